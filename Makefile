@@ -5,7 +5,7 @@ MODULE_big = bpr
 DATA = sql/bpr--0.1.0.sql
 # the numeric core: plain C, no PostgreSQL headers, unit-tested on its own
 CORE_OBJS = src/core.o src/rng.o src/adam.o src/loss.o src/tower.o \
-	src/sampler.o src/topk.o src/metrics.o src/trainer.o
+	src/sampler.o src/topk.o src/metrics.o src/trainer.o src/evaluation.o
 # the PostgreSQL layer
 PG_OBJS = src/bpr.o src/train_args.o src/encode.o src/dataset.o src/train.o \
 	src/store.o src/model_cache.o src/serve.o src/evaluate.o

@@ -18,7 +18,7 @@ double		bpr_sigmoid(double x);
 
 /* Score of a user vector against an item vector (dot product, plus bias when item_dim = user_dim + 1) */
 static inline float
-bpr_score(const float *u, int32_t user_dim, const float *v, int32_t item_dim)
+bpr_dot_score(const float *u, int32_t user_dim, const float *v, int32_t item_dim)
 {
 	float		s = 0.0f;
 

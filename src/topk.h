@@ -30,4 +30,13 @@ bpr_scored_before(const BprScored *a, const BprScored *b)
 int32_t		bpr_topk(const float *scores, const int64_t *ids, int32_t n,
 					 const uint8_t *exclude, int32_t k, BprScored *out);
 
+/*
+ * As bpr_topk, but skips positions whose status byte equals skip_status (status
+ * may be NULL: nothing skipped but NaN scores).  Used to rank one user's items
+ * while leaving out those rated in train, without building an exclude mask.
+ */
+int32_t		bpr_topk_status(const float *scores, const int64_t *ids, int32_t n,
+							const uint8_t *status, uint8_t skip_status,
+							int32_t k, BprScored *out);
+
 #endif

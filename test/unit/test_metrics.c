@@ -1,7 +1,228 @@
-/* placeholder, replaced by the real suite */
+/*
+ * test_metrics.c - ranking metrics on hand-worked examples (EVALUATION.md)
+ */
+#include "metrics.h"
+#include "rng.h"
 #include "unit.h"
 
+#define U BPR_EVAL_UNRATED
+#define T BPR_EVAL_TRAIN
+#define L BPR_EVAL_LIKED
+#define D BPR_EVAL_DISLIKED
+
+/*
+ * The hand example: 10 items, ids = positions unless stated.
+ *
+ *   item  score  status
+ *     0    0.9   TRAIN     (not ranked despite the best score)
+ *     1    0.8   LIKED
+ *     2    0.7   UNRATED
+ *     3    0.7   LIKED     (ties item 2; id 2 < 3 so 2 ranks first)
+ *     4    0.5   DISLIKED
+ *     5    0.4   UNRATED
+ *     6    0.3   LIKED
+ *     7    0.5   UNRATED   (ties item 4; 4 ranks first)
+ *     8    0.1   UNRATED
+ *     9    0.3   UNRATED   (ties liked item 6)
+ *
+ * Ranking: r1=1 L, r2=2, r3=3 L, r4=4, r5=7, r6=5, r7=6 L, r8=9, r9=8.
+ * n_relevant = 3.  IDCG(3) = 1 + 1/log2(3) + 1/log2(4) = 2.1309297535714573.
+ *
+ * k = 5: hits at ranks 1 and 3 -> hits 2, precision 2/5 = 0.4, recall 2/3,
+ *   DCG = 1/log2(2) + 1/log2(4) = 1.5, ndcg = 1.5 / 2.1309297536 = 0.7039180890,
+ *   map = (1/1 + 2/3) / min(3, 5) = 0.5555555556.
+ * k = 2: hit at rank 1 -> precision 1/2, recall 1/3, IDCG(2) = 1 + 1/log2(3),
+ *   ndcg = 1 / 1.6309297536 = 0.6131471928, map = (1/1) / 2 = 0.5.
+ * k = 20 (more than the 9 ranked items): hits at 1, 3, 7 -> precision 3/20,
+ *   recall 1, ndcg = (1 + 1/2 + 1/3) / 2.1309297536 = 0.8603443310,
+ *   map = (1/1 + 2/3 + 3/7) / 3 = 0.6984126984.
+ * rank_auc: liked {0.8, 0.7, 0.3} vs never-rated {0.7, 0.4, 0.5, 0.1, 0.3}:
+ *   0.8 beats all 5 -> 5; 0.7 beats 4, ties 1 -> 4.5; 0.3 beats 1, ties 1 -> 1.5;
+ *   (5 + 4.5 + 1.5) / 15 = 11/15 = 0.7333333333.
+ * With ids[i] = 100 - i ties flip: ranking 1 L, 3 L, 2, 7, 4, 5, 9, 6 L, 8, so at
+ *   k = 5 hits are at ranks 1 and 2: ndcg = (1 + 1/log2(3)) / 2.1309297536
+ *   = 0.7653606370, map = (1/1 + 2/2) / 3 = 0.6666666667; rank_auc unchanged.
+ */
+static const float ex_scores[10] = {0.9f, 0.8f, 0.7f, 0.7f, 0.5f, 0.4f, 0.3f, 0.5f, 0.1f, 0.3f};
+static const uint8_t ex_status[10] = {T, L, U, L, D, U, L, U, U, U};
+
+/* O(n^2) reference AUC: positive-negative pairs won, ties one half */
+static double
+brute_auc(const BprAucRow *rows, int64_t n)
+{
+	double		wins = 0.0;
+	double		pairs = 0.0;
+
+	for (int64_t i = 0; i < n; i++)
+	{
+		if (!rows[i].label)
+			continue;
+		for (int64_t j = 0; j < n; j++)
+		{
+			if (rows[j].label)
+				continue;
+			pairs += 1.0;
+			if (rows[i].score > rows[j].score)
+				wins += 1.0;
+			else if (rows[i].score == rows[j].score)
+				wins += 0.5;
+		}
+	}
+	return pairs > 0 ? wins / pairs : 0.5;
+}
+
+/* Runs every metrics check */
 void
 test_metrics(void)
 {
+	BprScored	top[20];
+	float		work[10];
+	BprUserMetrics m;
+	int32_t		n;
+
+	/* k = 5 */
+	n = bpr_user_metrics(ex_scores, NULL, 10, ex_status, 5, top, work, &m);
+	CHECK(n == 5);
+	CHECK(top[0].index == 1 && top[1].index == 2 && top[2].index == 3 &&
+		  top[3].index == 4 && top[4].index == 7);
+	CHECK(m.n_relevant == 3);
+	CHECK(m.hits == 2);
+	CHECK_CLOSE(m.precision, 0.4, 1e-12);
+	CHECK_CLOSE(m.recall, 2.0 / 3.0, 1e-12);
+	CHECK_CLOSE(m.ndcg, 0.7039180890341347, 1e-9);
+	CHECK_CLOSE(m.map, 0.5555555555555556, 1e-9);
+	CHECK_CLOSE(m.rank_auc, 0.7333333333333333, 1e-9);
+
+	/* k = 2 */
+	n = bpr_user_metrics(ex_scores, NULL, 10, ex_status, 2, top, work, &m);
+	CHECK(n == 2);
+	CHECK(m.hits == 1);
+	CHECK_CLOSE(m.precision, 0.5, 1e-12);
+	CHECK_CLOSE(m.recall, 1.0 / 3.0, 1e-12);
+	CHECK_CLOSE(m.ndcg, 0.6131471927654584, 1e-9);
+	CHECK_CLOSE(m.map, 0.5, 1e-12);
+	CHECK_CLOSE(m.rank_auc, 0.7333333333333333, 1e-9);
+
+	/* k = 20, more than the ranked items */
+	n = bpr_user_metrics(ex_scores, NULL, 10, ex_status, 20, top, work, &m);
+	CHECK(n == 9);
+	CHECK(top[6].index == 6 && top[7].index == 9 && top[8].index == 8);
+	CHECK(m.hits == 3);
+	CHECK_CLOSE(m.precision, 0.15, 1e-12);
+	CHECK_CLOSE(m.recall, 1.0, 1e-12);
+	CHECK_CLOSE(m.ndcg, 0.86034433104172, 1e-9);
+	CHECK_CLOSE(m.map, 0.6984126984126984, 1e-9);
+
+	/* reversed ids flip the ties */
+	{
+		int64_t		ids[10];
+
+		for (int i = 0; i < 10; i++)
+			ids[i] = 100 - i;
+		n = bpr_user_metrics(ex_scores, ids, 10, ex_status, 5, top, work, &m);
+		CHECK(n == 5);
+		CHECK(top[0].index == 1 && top[1].index == 3 && top[2].index == 2 &&
+			  top[3].index == 7 && top[4].index == 4);
+		CHECK(top[0].id == 99);
+		CHECK(m.hits == 2);
+		CHECK_CLOSE(m.precision, 0.4, 1e-12);
+		CHECK_CLOSE(m.ndcg, 0.7653606369886217, 1e-9);
+		CHECK_CLOSE(m.map, 2.0 / 3.0, 1e-9);
+		CHECK_CLOSE(m.rank_auc, 0.7333333333333333, 1e-9);
+	}
+
+	/* no liked item: zero metrics, top still filled */
+	{
+		uint8_t		st[10];
+
+		for (int i = 0; i < 10; i++)
+			st[i] = ex_status[i] == L ? D : ex_status[i];
+		n = bpr_user_metrics(ex_scores, NULL, 10, st, 5, top, work, &m);
+		CHECK(n == 5);
+		CHECK(top[0].index == 1 && top[4].index == 7);
+		CHECK(m.n_relevant == 0 && m.hits == 0);
+		CHECK(m.precision == 0.0 && m.recall == 0.0 && m.ndcg == 0.0 &&
+			  m.map == 0.0 && m.rank_auc == 0.0);
+	}
+
+	/* no never-rated item: rank_auc 0.5; perfect top */
+	{
+		float		s[4] = {0.1f, 0.9f, 0.5f, 0.7f};
+		uint8_t		st[4] = {D, L, T, L};
+
+		n = bpr_user_metrics(s, NULL, 4, st, 2, top, work, &m);
+		CHECK(n == 2);
+		CHECK(m.hits == 2);
+		CHECK_CLOSE(m.precision, 1.0, 1e-12);
+		CHECK_CLOSE(m.ndcg, 1.0, 1e-12);
+		CHECK_CLOSE(m.map, 1.0, 1e-12);
+		CHECK_CLOSE(m.rank_auc, 0.5, 1e-12);
+	}
+
+	/*
+	 * NaN ranks lowest: item 0 (liked, NaN) is not in the top; rank_auc pairs it
+	 * with never-rated 0.5 (lost, 0) and never-rated NaN (tie, 1/2): 0.5 / 2.
+	 */
+	{
+		float		s[3] = {NAN, 0.5f, NAN};
+		uint8_t		st[3] = {L, U, U};
+
+		n = bpr_user_metrics(s, NULL, 3, st, 3, top, work, &m);
+		CHECK(n == 1 && top[0].index == 1);
+		CHECK(m.n_relevant == 1 && m.hits == 0);
+		CHECK_CLOSE(m.rank_auc, 0.25, 1e-12);
+	}
+
+	/*
+	 * bpr_auc by hand: positives {0.4, 0.8}, negatives {0.1, 0.35, 0.4, 0.8}.
+	 * Sorted: 0.1 r1, 0.35 r2, {0.4, 0.4} r3-4 (mean 3.5), {0.8, 0.8} r5-6 (mean 5.5).
+	 * R = 3.5 + 5.5 = 9, U = 9 - 2*3/2 = 6, AUC = 6 / (2*4) = 0.75.
+	 */
+	{
+		BprAucRow	rows[6] = {{0.1f, 0}, {0.4f, 1}, {0.35f, 0}, {0.8f, 1}, {0.4f, 0}, {0.8f, 0}};
+		BprAucRow	sep[4] = {{0.9f, 1}, {0.1f, 0}, {0.8f, 1}, {0.2f, 0}};
+		BprAucRow	rev[4] = {{0.1f, 1}, {0.9f, 0}, {0.2f, 1}, {0.8f, 0}};
+		BprAucRow	flat[4] = {{0.3f, 1}, {0.3f, 0}, {0.3f, 0}, {0.3f, 1}};
+		BprAucRow	one[3] = {{0.3f, 1}, {0.1f, 1}, {0.2f, 1}};
+		BprAucRow	zero[3] = {{0.3f, 0}, {0.1f, 0}, {0.2f, 0}};
+		bool		sorted = true;
+
+		CHECK_CLOSE(bpr_auc(rows, 6), 0.75, 1e-12);
+		for (int i = 1; i < 6; i++)
+			if (rows[i - 1].score > rows[i].score)
+				sorted = false;
+		CHECK(sorted);
+		CHECK_CLOSE(bpr_auc(sep, 4), 1.0, 1e-12);
+		CHECK_CLOSE(bpr_auc(rev, 4), 0.0, 1e-12);
+		CHECK_CLOSE(bpr_auc(flat, 4), 0.5, 1e-12);
+		CHECK_CLOSE(bpr_auc(one, 3), 0.5, 1e-12);
+		CHECK_CLOSE(bpr_auc(zero, 3), 0.5, 1e-12);
+		CHECK_CLOSE(bpr_auc(rows, 0), 0.5, 1e-12);
+	}
+
+	/* bpr_auc against the O(n^2) pair count on random data with many ties */
+	{
+		BprRng		rng;
+		BprAucRow  *rows = bpr_alloc_array(&unit_alloc, 500, sizeof(BprAucRow), "rows");
+		double		worst = 0.0;
+
+		bpr_rng_seed(&rng, 99);
+		for (int rep = 0; rep < 20; rep++)
+		{
+			int64_t		nr = 1 + (int64_t) bpr_rng_below(&rng, 500);
+			double		want,
+						got;
+
+			for (int64_t i = 0; i < nr; i++)
+			{
+				rows[i].label = (uint8_t) (bpr_rng_below(&rng, 3) == 0);
+				rows[i].score = (float) bpr_rng_below(&rng, 7) + (rows[i].label ? 1.0f : 0.0f);
+			}
+			want = brute_auc(rows, nr);
+			got = bpr_auc(rows, nr);
+			if (fabs(want - got) > worst)
+				worst = fabs(want - got);
+		}
+		CHECK(worst < 1e-12);
+	}
 }

@@ -1,7 +1,953 @@
-/* placeholder, replaced by the real suite */
+/*
+ * test_tower.c - unit tests of the tower: layout, init, forward against a
+ * reference, gradients against finite differences, lazy Adam steps
+ */
+#include <string.h>
+
+#include "tower.h"
 #include "unit.h"
 
+#define TT_MAXW 64				/* widest layer the reference forward handles */
+#define TT_H 1e-2f				/* finite-difference step */
+
+/* Encoded features of a test side, with owned storage */
+typedef struct TestSide
+{
+	BprFeatures f;
+	BprMultiField multi[4];
+} TestSide;
+
+/* Builds random features matching a spec: bag sizes cycle through 0..3 */
+static void
+tt_make_side(TestSide *side, const BprTowerSpec *spec, int32_t n_rows, BprRng *rng)
+{
+	float	   *num = bpr_alloc_array(&unit_alloc, (size_t) n_rows * spec->n_numeric,
+									  sizeof(float), "numeric");
+	int32_t    *cat = bpr_alloc_array(&unit_alloc, (size_t) n_rows * spec->n_cat,
+									  sizeof(int32_t), "cat");
+
+	memset(side, 0, sizeof(*side));
+	for (int32_t i = 0; i < n_rows * spec->n_numeric; i++)
+		num[i] = bpr_rng_range(rng, -1.5f, 1.5f);
+	for (int32_t r = 0; r < n_rows; r++)
+		for (int32_t k = 0; k < spec->n_cat; k++)
+			cat[r * spec->n_cat + k] = (int32_t) bpr_rng_below(rng, (uint64_t) spec->cat_card[k]);
+	for (int32_t k = 0; k < spec->n_multi; k++)
+	{
+		int64_t    *ptr = bpr_alloc_array(&unit_alloc, (size_t) n_rows + 1, sizeof(int64_t), "ptr");
+		int32_t    *idx = bpr_alloc_array(&unit_alloc, (size_t) n_rows * 3 + 1, sizeof(int32_t), "idx");
+		int64_t		pos = 0;
+
+		for (int32_t r = 0; r < n_rows; r++)
+		{
+			int32_t		size = (3 * r + k) % 4;
+
+			ptr[r] = pos;
+			for (int32_t j = 0; j < size; j++)
+			{
+				int32_t		code = (int32_t) bpr_rng_below(rng, (uint64_t) spec->multi_card[k]);
+				int64_t		at = pos;
+
+				/* insertion keeps codes ascending (duplicates allowed) */
+				while (at > ptr[r] && idx[at - 1] > code)
+				{
+					idx[at] = idx[at - 1];
+					at--;
+				}
+				idx[at] = code;
+				pos++;
+			}
+		}
+		ptr[n_rows] = pos;
+		side->multi[k].card = spec->multi_card[k];
+		side->multi[k].ptr = ptr;
+		side->multi[k].idx = idx;
+	}
+	side->f.n_rows = n_rows;
+	side->f.n_numeric = spec->n_numeric;
+	side->f.numeric = num;
+	side->f.n_cat = spec->n_cat;
+	side->f.cat_card = spec->cat_card;
+	side->f.cat = cat;
+	side->f.n_multi = spec->n_multi;
+	side->f.multi = side->multi;
+}
+
+/* Tensor by name, or NULL */
+static const BprTensor *
+tt_tensor(const BprTower *t, const char *name)
+{
+	int32_t		i = bpr_tower_find(t, name);
+
+	return i < 0 ? NULL : &t->tensors[i];
+}
+
+/*
+ * Reference forward in double from the documented tensor layout; writes the
+ * ReLU pattern of every hidden unit of every row into mask (if not NULL).
+ */
+static void
+tt_ref_forward(const BprTower *t, const BprFeatures *f, const int32_t *rows,
+			   int32_t n, bool with_ids, double *out, uint8_t *mask)
+{
+	const BprTowerSpec *s = &t->spec;
+	int32_t		fd = s->field_dim;
+	size_t		mpos = 0;
+	char		name[32];
+
+	for (int32_t i = 0; i < n; i++)
+	{
+		int32_t		r = rows[i];
+		double		cur[TT_MAXW],
+					z[TT_MAXW];
+		int32_t		cur_w = t->in_dim;
+		double	   *oi = out + (size_t) i * s->out_dim;
+
+		for (int32_t d = 0; d < s->out_dim; d++)
+			oi[d] = 0.0;
+		if (t->in_dim > 0)
+		{
+			int32_t		pos = 0;
+
+			for (int32_t j = 0; j < s->n_numeric; j++)
+				cur[pos++] = f->numeric[(size_t) r * s->n_numeric + j];
+			for (int32_t k = 0; k < s->n_cat; k++)
+			{
+				const BprTensor *e;
+
+				snprintf(name, sizeof(name), "cat%d", (int) k);
+				e = tt_tensor(t, name);
+				for (int32_t d = 0; d < fd; d++)
+					cur[pos++] = e->w[(size_t) f->cat[r * s->n_cat + k] * fd + d];
+			}
+			for (int32_t k = 0; k < s->n_multi; k++)
+			{
+				const BprTensor *e;
+				int64_t		b = f->multi[k].ptr[r],
+							en = f->multi[k].ptr[r + 1];
+
+				snprintf(name, sizeof(name), "multi%d", (int) k);
+				e = tt_tensor(t, name);
+				for (int32_t d = 0; d < fd; d++)
+				{
+					double		sum = 0.0;
+
+					for (int64_t j = b; j < en; j++)
+						sum += e->w[(size_t) f->multi[k].idx[j] * fd + d];
+					cur[pos++] = en > b ? sum / (double) (en - b) : 0.0;
+				}
+			}
+			for (int32_t l = 0; l <= s->n_hidden; l++)
+			{
+				const BprTensor *w,
+						   *b;
+
+				snprintf(name, sizeof(name), "dense%d.w", (int) l);
+				w = tt_tensor(t, name);
+				snprintf(name, sizeof(name), "dense%d.b", (int) l);
+				b = tt_tensor(t, name);
+				for (int32_t j = 0; j < w->cols; j++)
+				{
+					z[j] = b->w[j];
+					for (int32_t k = 0; k < cur_w; k++)
+						z[j] += cur[k] * w->w[(size_t) k * w->cols + j];
+				}
+				if (l < s->n_hidden)
+				{
+					for (int32_t j = 0; j < w->cols; j++)
+					{
+						if (mask != NULL)
+							mask[mpos++] = z[j] > 0.0;
+						z[j] = z[j] > 0.0 ? z[j] : 0.0;
+					}
+				}
+				else if (s->output == BPR_OUTPUT_SOFTMAX)
+				{
+					double		mx = z[0],
+								sum = 0.0;
+
+					for (int32_t j = 1; j < w->cols; j++)
+						mx = z[j] > mx ? z[j] : mx;
+					for (int32_t j = 0; j < w->cols; j++)
+						sum += (z[j] = exp(z[j] - mx));
+					for (int32_t j = 0; j < w->cols; j++)
+						z[j] /= sum;
+				}
+				cur_w = w->cols;
+				memcpy(cur, z, sizeof(double) * (size_t) cur_w);
+			}
+			for (int32_t d = 0; d < s->out_dim; d++)
+				oi[d] = cur[d];
+		}
+		if (with_ids && s->n_ids > 0)
+		{
+			const BprTensor *ids = tt_tensor(t, "ids");
+
+			for (int32_t d = 0; d < s->out_dim; d++)
+				oi[d] += ids->w[(size_t) r * s->out_dim + d];
+		}
+	}
+}
+
+/* Number of hidden units over the batch (length of the ReLU pattern) */
+static size_t
+tt_mask_len(const BprTower *t, int32_t n)
+{
+	size_t		units = 0;
+
+	if (t->in_dim > 0)
+		for (int32_t l = 0; l < t->spec.n_hidden; l++)
+			units += (size_t) t->spec.hidden[l];
+	return units * (size_t) n + 1;
+}
+
+/* sum(out * R) of the tower's forward pass */
+static double
+tt_objective(BprTower *t, const BprFeatures *f, const int32_t *rows, int32_t n,
+			 bool with_ids, const float *R, float *out)
+{
+	double		sum = 0.0;
+
+	bpr_tower_forward(t, f, rows, n, with_ids, out);
+	for (size_t i = 0; i < (size_t) n * t->spec.out_dim; i++)
+		sum += (double) out[i] * R[i];
+	return sum;
+}
+
+/* Replaces the init by larger random values so every path carries gradient */
+static void
+tt_randomize(BprTower *t, BprRng *rng)
+{
+	for (int32_t i = 0; i < t->n_tensors; i++)
+	{
+		BprTensor  *ts = &t->tensors[i];
+		float		a = strstr(ts->name, ".b") != NULL ? 0.3f : 0.8f;
+
+		for (size_t j = 0; j < (size_t) ts->rows * ts->cols; j++)
+			ts->w[j] = bpr_rng_range(rng, -a, a);
+	}
+}
+
+/*
+ * Checks the gradient of sum(out * R) for entries of every tensor against
+ * central differences, skipping entries whose perturbation flips a ReLU.
+ */
+static void
+tt_gradcheck(const char *label, const BprTowerSpec *spec, const BprFeatures *f,
+			 const int32_t *rows, int32_t n, bool with_ids, uint64_t seed)
+{
+	BprRng		rng;
+	BprTower   *t = bpr_tower_create(spec, n + 1, true, &unit_alloc);
+	size_t		n_out = (size_t) n * spec->out_dim;
+	float	   *R = bpr_alloc_array(&unit_alloc, n_out, sizeof(float), "R");
+	float	   *out = bpr_alloc_array(&unit_alloc, n_out, sizeof(float), "out");
+	double	   *ref = bpr_alloc_array(&unit_alloc, n_out, sizeof(double), "ref");
+	size_t		mlen;
+	uint8_t    *m0,
+			   *mp,
+			   *mm;
+	int			checked = 0,
+				skipped = 0,
+				failed = 0;
+
+	CHECK(t != NULL);
+	if (t == NULL)
+		return;
+	mlen = tt_mask_len(t, n);
+	m0 = bpr_alloc_array(&unit_alloc, mlen, 1, "mask");
+	mp = bpr_alloc_array(&unit_alloc, mlen, 1, "mask");
+	mm = bpr_alloc_array(&unit_alloc, mlen, 1, "mask");
+	bpr_rng_seed(&rng, seed);
+	bpr_tower_init(t, &rng);
+	tt_randomize(t, &rng);
+	for (size_t i = 0; i < n_out; i++)
+		R[i] = bpr_rng_range(&rng, -1.0f, 1.0f);
+
+	/* forward agrees with the reference */
+	bpr_tower_forward(t, f, rows, n, with_ids, out);
+	tt_ref_forward(t, f, rows, n, with_ids, ref, m0);
+	for (size_t i = 0; i < n_out; i++)
+		CHECK_CLOSE(out[i], ref[i], 1e-5 + 1e-5 * fabs(ref[i]));
+
+	bpr_tower_backward(t, f, rows, n, with_ids, R);
+
+	for (int32_t ti = 0; ti < t->n_tensors; ti++)
+	{
+		BprTensor  *ts = &t->tensors[ti];
+		size_t		count = (size_t) ts->rows * ts->cols;
+		size_t		n_check = count <= 60 ? count : 60;
+
+		for (size_t c = 0; c < n_check; c++)
+		{
+			size_t		idx = count <= 60 ? c : (size_t) bpr_rng_below(&rng, count);
+			float		w0 = ts->w[idx];
+			float		hi = w0 + TT_H;
+			float		lo = w0 - TT_H;
+			double		fp,
+						fm,
+						fd,
+						tol;
+
+			ts->w[idx] = hi;
+			fp = tt_objective(t, f, rows, n, with_ids, R, out);
+			tt_ref_forward(t, f, rows, n, with_ids, ref, mp);
+			ts->w[idx] = lo;
+			fm = tt_objective(t, f, rows, n, with_ids, R, out);
+			tt_ref_forward(t, f, rows, n, with_ids, ref, mm);
+			ts->w[idx] = w0;
+			if (memcmp(m0, mp, mlen) != 0 || memcmp(m0, mm, mlen) != 0)
+			{
+				skipped++;
+				continue;
+			}
+			fd = (fp - fm) / ((double) hi - (double) lo);
+			tol = 1e-4 + 2e-3 * fabs(fd);
+			checked++;
+			CHECK_CLOSE(ts->g[idx], fd, tol);
+			if (fabs(ts->g[idx] - fd) > tol && failed++ < 5)
+				fprintf(stderr, "  [%s] %s[%zu]: analytic %.7g, numeric %.7g\n",
+						label, ts->name, idx, (double) ts->g[idx], fd);
+		}
+
+		/* sparse bookkeeping: touched rows unique and marked, others zero */
+		if (ts->sparse)
+		{
+			int32_t		n_marked = 0;
+
+			for (int32_t r = 0; r < ts->rows; r++)
+			{
+				n_marked += ts->mark[r] != 0;
+				if (!ts->mark[r])
+					for (int32_t d = 0; d < ts->cols; d++)
+						CHECK(ts->g[(size_t) r * ts->cols + d] == 0.0f);
+			}
+			CHECK(n_marked == ts->n_touched);
+			for (int32_t j = 0; j < ts->n_touched; j++)
+				CHECK(ts->mark[ts->touched[j]] == 1);
+		}
+	}
+	if (!with_ids && spec->n_ids > 0)
+		CHECK(tt_tensor(t, "ids")->n_touched == 0);
+	CHECK(checked > 0);
+	CHECK(skipped * 10 <= checked);
+	if (skipped * 10 > checked)
+		fprintf(stderr, "  [%s] %d checked, %d skipped at ReLU kinks\n", label, checked, skipped);
+
+	/* zero_grad clears everything */
+	bpr_tower_zero_grad(t);
+	for (int32_t ti = 0; ti < t->n_tensors; ti++)
+	{
+		BprTensor  *ts = &t->tensors[ti];
+		bool		zero = true;
+
+		for (size_t j = 0; j < (size_t) ts->rows * ts->cols; j++)
+			zero = zero && ts->g[j] == 0.0f;
+		CHECK(zero);
+		if (ts->sparse)
+		{
+			CHECK(ts->n_touched == 0);
+			for (int32_t r = 0; r < ts->rows; r++)
+				CHECK(ts->mark[r] == 0);
+		}
+	}
+}
+
+/* A spec with everything zeroed */
+static BprTowerSpec
+tt_spec(void)
+{
+	BprTowerSpec s;
+
+	memset(&s, 0, sizeof(s));
+	return s;
+}
+
+/* Gradient checks of every parameter kind and layer */
+static void
+tt_check_gradients(void)
+{
+	BprRng		rng;
+	TestSide	side;
+	BprTowerSpec s;
+	const int32_t rows[6] = {0, 1, 2, 3, 4, 2};
+
+	/* numeric input only, linear output, no hidden layer */
+	s = tt_spec();
+	s.n_numeric = 4;
+	s.out_dim = 3;
+	bpr_rng_seed(&rng, 101);
+	tt_make_side(&side, &s, 7, &rng);
+	tt_gradcheck("numeric", &s, &side.f, rows, 6, false, 1);
+
+	/* numeric + categorical fields, one hidden ReLU layer */
+	s = tt_spec();
+	s.n_numeric = 2;
+	s.n_cat = 2;
+	s.cat_card[0] = 5;
+	s.cat_card[1] = 3;
+	s.field_dim = 3;
+	s.n_hidden = 1;
+	s.hidden[0] = 6;
+	s.out_dim = 4;
+	tt_make_side(&side, &s, 7, &rng);
+	tt_gradcheck("categorical", &s, &side.f, rows, 6, false, 2);
+
+	/* categorical + multi-hot (empty bags, shared codes), two hidden layers, softmax */
+	s = tt_spec();
+	s.n_cat = 1;
+	s.cat_card[0] = 4;
+	s.n_multi = 2;
+	s.multi_card[0] = 6;
+	s.multi_card[1] = 4;
+	s.field_dim = 2;
+	s.n_hidden = 2;
+	s.hidden[0] = 5;
+	s.hidden[1] = 4;
+	s.out_dim = 3;
+	s.output = BPR_OUTPUT_SOFTMAX;
+	tt_make_side(&side, &s, 7, &rng);
+	/* rows 0 and 1 have empty bags in fields 0 and 1 */
+	CHECK(side.multi[0].ptr[1] == side.multi[0].ptr[0]);
+	CHECK(side.multi[1].ptr[2] == side.multi[1].ptr[1]);
+	tt_gradcheck("multi-hot", &s, &side.f, rows, 6, false, 3);
+
+	/* the same with linear output */
+	s.output = BPR_OUTPUT_LINEAR;
+	tt_gradcheck("multi-hot linear", &s, &side.f, rows, 6, false, 4);
+
+	/* numeric + multi-hot + ids, softmax, ids added and not */
+	s = tt_spec();
+	s.n_numeric = 3;
+	s.n_multi = 1;
+	s.multi_card[0] = 5;
+	s.field_dim = 3;
+	s.n_hidden = 1;
+	s.hidden[0] = 4;
+	s.out_dim = 3;
+	s.output = BPR_OUTPUT_SOFTMAX;
+	s.n_ids = 7;
+	s.id_init = 0.1f;
+	tt_make_side(&side, &s, 7, &rng);
+	tt_gradcheck("ids softmax", &s, &side.f, rows, 6, true, 5);
+	tt_gradcheck("cold start", &s, &side.f, rows, 6, false, 6);
+
+	/* numeric + categorical + ids, linear, no hidden layer */
+	s = tt_spec();
+	s.n_numeric = 2;
+	s.n_cat = 1;
+	s.cat_card[0] = 3;
+	s.field_dim = 2;
+	s.out_dim = 5;
+	s.n_ids = 7;
+	s.id_init = 0.1f;
+	tt_make_side(&side, &s, 7, &rng);
+	tt_gradcheck("ids linear", &s, &side.f, rows, 6, true, 7);
+
+	/* pure-id tower: no features at all */
+	s = tt_spec();
+	s.out_dim = 4;
+	s.n_ids = 7;
+	s.id_init = 0.1f;
+	s.n_hidden = 2;				/* ignored without features */
+	s.hidden[0] = 3;
+	s.hidden[1] = 3;
+	tt_gradcheck("pure ids", &s, NULL, rows, 6, true, 8);
+}
+
+/* Tensor names, shapes and order */
+static void
+tt_check_layout(void)
+{
+	BprTowerSpec s = tt_spec();
+	BprTower   *t;
+	const char *names[] = {"cat0", "cat1", "multi0", "dense0.w", "dense0.b",
+	"dense1.w", "dense1.b", "dense2.w", "dense2.b", "ids"};
+
+	s.n_numeric = 3;
+	s.n_cat = 2;
+	s.cat_card[0] = 10;
+	s.cat_card[1] = 4;
+	s.n_multi = 1;
+	s.multi_card[0] = 7;
+	s.field_dim = 5;
+	s.n_hidden = 2;
+	s.hidden[0] = 16;
+	s.hidden[1] = 8;
+	s.out_dim = 6;
+	s.n_ids = 11;
+	s.id_init = 0.01f;
+	t = bpr_tower_create(&s, 4, false, &unit_alloc);
+	CHECK(t != NULL);
+	CHECK(t->in_dim == 3 + 3 * 5);
+	CHECK(t->n_tensors == 10);
+	for (int i = 0; i < 10 && i < t->n_tensors; i++)
+	{
+		CHECK(strcmp(t->tensors[i].name, names[i]) == 0);
+		CHECK(bpr_tower_find(t, names[i]) == i);
+	}
+	CHECK(bpr_tower_find(t, "dense3.w") == -1);
+	CHECK(bpr_tower_find(t, "cat") == -1);
+	CHECK(t->tensors[0].rows == 10 && t->tensors[0].cols == 5 && t->tensors[0].sparse);
+	CHECK(t->tensors[2].rows == 7 && t->tensors[2].cols == 5 && t->tensors[2].sparse);
+	CHECK(t->tensors[3].rows == 18 && t->tensors[3].cols == 16 && !t->tensors[3].sparse);
+	CHECK(t->tensors[4].rows == 1 && t->tensors[4].cols == 16 && !t->tensors[4].sparse);
+	CHECK(t->tensors[5].rows == 16 && t->tensors[5].cols == 8);
+	CHECK(t->tensors[7].rows == 8 && t->tensors[7].cols == 6);
+	CHECK(t->tensors[9].rows == 11 && t->tensors[9].cols == 6 && t->tensors[9].sparse);
+	/* an inference tower has no training state */
+	CHECK(t->tensors[0].g == NULL && t->tensors[0].m == NULL && t->tensors[0].touched == NULL);
+	CHECK(!t->training && t->max_batch == 4);
+
+	/* a pure-id tower has only "ids" */
+	s = tt_spec();
+	s.out_dim = 8;
+	s.n_ids = 3;
+	t = bpr_tower_create(&s, 2, true, &unit_alloc);
+	CHECK(t != NULL && t->n_tensors == 1 && t->in_dim == 0);
+	CHECK(bpr_tower_find(t, "ids") == 0);
+}
+
+/* Deterministic init within the documented ranges */
+static void
+tt_check_init(void)
+{
+	BprTowerSpec s = tt_spec();
+	BprTower   *a,
+			   *b,
+			   *c;
+	BprRng		rng;
+	bool		same = true,
+				differ = false;
+
+	s.n_numeric = 2;
+	s.n_cat = 1;
+	s.cat_card[0] = 20;
+	s.n_multi = 1;
+	s.multi_card[0] = 30;
+	s.field_dim = 8;
+	s.n_hidden = 1;
+	s.hidden[0] = 12;
+	s.out_dim = 4;
+	s.n_ids = 50;
+	s.id_init = 0.2f;
+	a = bpr_tower_create(&s, 8, true, &unit_alloc);
+	b = bpr_tower_create(&s, 8, false, &unit_alloc);
+	c = bpr_tower_create(&s, 8, false, &unit_alloc);
+	bpr_rng_seed(&rng, 42);
+	bpr_tower_init(a, &rng);
+	bpr_rng_seed(&rng, 42);
+	bpr_tower_init(b, &rng);
+	bpr_rng_seed(&rng, 43);
+	bpr_tower_init(c, &rng);
+	for (int32_t i = 0; i < a->n_tensors; i++)
+	{
+		const BprTensor *ta = &a->tensors[i];
+		size_t		count = (size_t) ta->rows * ta->cols;
+		float		limit;
+		float		maxabs = 0.0f;
+
+		same = same && memcmp(ta->w, b->tensors[i].w, count * sizeof(float)) == 0;
+		differ = differ || memcmp(ta->w, c->tensors[i].w, count * sizeof(float)) != 0;
+		if (strncmp(ta->name, "cat", 3) == 0 || strncmp(ta->name, "multi", 5) == 0)
+			limit = 0.05f;
+		else if (strcmp(ta->name, "ids") == 0)
+			limit = 0.2f;
+		else if (strstr(ta->name, ".w") != NULL)
+			limit = (float) sqrt(6.0 / (ta->rows + ta->cols));
+		else
+			limit = 0.0f;
+		for (size_t j = 0; j < count; j++)
+			maxabs = fabsf(ta->w[j]) > maxabs ? fabsf(ta->w[j]) : maxabs;
+		CHECK(maxabs <= limit);
+		if (limit > 0.0f)
+			CHECK(maxabs > 0.5f * limit);	/* actually spread over the range */
+	}
+	CHECK(same);
+	CHECK(differ);
+}
+
+/* forward_all equals row-by-row batch forward; pure-id forward_all is the id table */
+static void
+tt_check_forward_all(void)
+{
+	BprTowerSpec s = tt_spec();
+	BprTower   *t,
+			   *big;
+	BprRng		rng;
+	TestSide	side;
+	float		all[10 * 3],
+				one[10 * 3],
+				batch[10 * 3];
+	int32_t		rows[10];
+
+	s.n_numeric = 2;
+	s.n_cat = 1;
+	s.cat_card[0] = 4;
+	s.n_multi = 1;
+	s.multi_card[0] = 5;
+	s.field_dim = 3;
+	s.n_hidden = 1;
+	s.hidden[0] = 5;
+	s.out_dim = 3;
+	s.output = BPR_OUTPUT_SOFTMAX;
+	s.n_ids = 10;
+	s.id_init = 0.3f;
+	bpr_rng_seed(&rng, 77);
+	tt_make_side(&side, &s, 10, &rng);
+	t = bpr_tower_create(&s, 3, false, &unit_alloc);
+	big = bpr_tower_create(&s, 10, true, &unit_alloc);
+	bpr_tower_init(t, &rng);
+	tt_randomize(t, &rng);
+	bpr_tower_copy_params(big, t);
+
+	for (int with = 0; with < 2; with++)
+	{
+		bpr_tower_forward_all(t, &side.f, with, all);
+		for (int32_t r = 0; r < 10; r++)
+		{
+			rows[r] = r;
+			bpr_tower_forward(t, &side.f, &rows[r], 1, with, one + r * 3);
+		}
+		bpr_tower_forward(big, &side.f, rows, 10, with, batch);
+		for (int i = 0; i < 30; i++)
+		{
+			CHECK_CLOSE(all[i], one[i], 1e-6);
+			CHECK_CLOSE(all[i], batch[i], 1e-6);
+		}
+	}
+
+	/* pure ids: with f NULL the rows are the ids */
+	s = tt_spec();
+	s.out_dim = 3;
+	s.n_ids = 10;
+	s.id_init = 0.5f;
+	t = bpr_tower_create(&s, 4, false, &unit_alloc);
+	bpr_tower_init(t, &rng);
+	memset(all, 0, sizeof(all));
+	bpr_tower_forward_all(t, NULL, true, all);
+	CHECK(memcmp(all, t->tensors[0].w, sizeof(all)) == 0);
+}
+
+/* Lazy Adam: only touched embedding rows move; gradients are cleared after */
+static void
+tt_check_step(void)
+{
+	BprTowerSpec s = tt_spec();
+	BprTower   *t;
+	BprRng		rng;
+	TestSide	side;
+	BprAdamConfig cfg;
+	const int32_t rows[3] = {1, 4, 1};
+	float	   *before[8];
+	float	   *m_before[8];
+	float		dout[3 * 3];
+
+	s.n_numeric = 2;
+	s.n_cat = 1;
+	s.cat_card[0] = 6;
+	s.n_multi = 1;
+	s.multi_card[0] = 5;
+	s.field_dim = 2;
+	s.n_hidden = 1;
+	s.hidden[0] = 4;
+	s.out_dim = 3;
+	s.n_ids = 7;
+	s.id_init = 0.1f;
+	bpr_rng_seed(&rng, 5);
+	tt_make_side(&side, &s, 7, &rng);
+	t = bpr_tower_create(&s, 4, true, &unit_alloc);
+	bpr_tower_init(t, &rng);
+	tt_randomize(t, &rng);
+	CHECK(t->n_tensors == 7);
+
+	/* a first step on other rows so some moments are non-zero */
+	{
+		const int32_t other[1] = {6};
+		float		o[3];
+		const float d1[3] = {0.5f, -0.5f, 0.25f};
+
+		bpr_tower_forward(t, &side.f, other, 1, true, o);
+		bpr_tower_backward(t, &side.f, other, 1, true, d1);
+		bpr_adam_defaults(&cfg, 0.01f);
+		bpr_tower_step(t, &cfg, 1);
+	}
+
+	for (int32_t i = 0; i < t->n_tensors; i++)
+	{
+		size_t		bytes = (size_t) t->tensors[i].rows * t->tensors[i].cols * sizeof(float);
+
+		before[i] = bpr_alloc_array(&unit_alloc, bytes, 1, "w copy");
+		m_before[i] = bpr_alloc_array(&unit_alloc, bytes, 1, "m copy");
+		memcpy(before[i], t->tensors[i].w, bytes);
+		memcpy(m_before[i], t->tensors[i].m, bytes);
+	}
+	for (int i = 0; i < 9; i++)
+		dout[i] = bpr_rng_range(&rng, -1.0f, 1.0f);
+	{
+		float		o[9];
+
+		bpr_tower_forward(t, &side.f, rows, 3, true, o);
+		bpr_tower_backward(t, &side.f, rows, 3, true, dout);
+	}
+
+	/* touched rows are exactly the rows the batch used */
+	for (int32_t i = 0; i < t->n_tensors; i++)
+	{
+		BprTensor  *ts = &t->tensors[i];
+		bool		expect[16] = {false};
+		int32_t		n_expect = 0;
+
+		if (!ts->sparse)
+			continue;
+		for (int j = 0; j < 3; j++)
+		{
+			int32_t		r = rows[j];
+
+			if (strcmp(ts->name, "ids") == 0)
+				expect[r] = true;
+			else if (strcmp(ts->name, "cat0") == 0)
+				expect[side.f.cat[r]] = true;
+			else
+				for (int64_t b = side.multi[0].ptr[r]; b < side.multi[0].ptr[r + 1]; b++)
+					expect[side.multi[0].idx[b]] = true;
+		}
+		for (int32_t r = 0; r < ts->rows; r++)
+			n_expect += expect[r];
+		CHECK(ts->n_touched == n_expect);
+		for (int32_t j = 0; j < ts->n_touched; j++)
+			CHECK(expect[ts->touched[j]]);
+		CHECK(n_expect > 0);
+	}
+
+	bpr_tower_step(t, &cfg, 2);
+
+	for (int32_t i = 0; i < t->n_tensors; i++)
+	{
+		BprTensor  *ts = &t->tensors[i];
+		int32_t		cols = ts->cols;
+		int32_t		n_changed = 0;
+
+		for (int32_t r = 0; r < ts->rows; r++)
+		{
+			bool		changed = memcmp(before[i] + (size_t) r * cols, ts->w + (size_t) r * cols,
+										 (size_t) cols * sizeof(float)) != 0;
+			bool		m_changed = memcmp(m_before[i] + (size_t) r * cols, ts->m + (size_t) r * cols,
+										   (size_t) cols * sizeof(float)) != 0;
+
+			n_changed += changed;
+			if (ts->sparse)
+			{
+				bool		used = false;
+
+				/* rows used by the batch: ids 1, 4 and their codes */
+				for (int j = 0; j < 3; j++)
+				{
+					int32_t		e = rows[j];
+
+					if (strcmp(ts->name, "ids") == 0)
+						used = used || e == r;
+					else if (strcmp(ts->name, "cat0") == 0)
+						used = used || side.f.cat[e] == r;
+					else
+						for (int64_t b = side.multi[0].ptr[e]; b < side.multi[0].ptr[e + 1]; b++)
+							used = used || side.multi[0].idx[b] == r;
+				}
+				CHECK(changed == used);
+				CHECK(m_changed == used);
+			}
+		}
+		if (!ts->sparse)
+			CHECK(n_changed > 0);
+		/* gradients cleared */
+		for (size_t j = 0; j < (size_t) ts->rows * cols; j++)
+			CHECK(ts->g[j] == 0.0f);
+		if (ts->sparse)
+		{
+			CHECK(ts->n_touched == 0);
+			for (int32_t r = 0; r < ts->rows; r++)
+				CHECK(ts->mark[r] == 0);
+		}
+	}
+}
+
+/* decay adds l2 * w to dense kernels only */
+static void
+tt_check_decay(void)
+{
+	BprTowerSpec s = tt_spec();
+	BprTower   *t;
+	BprRng		rng;
+
+	s.n_numeric = 2;
+	s.n_cat = 1;
+	s.cat_card[0] = 3;
+	s.field_dim = 2;
+	s.n_hidden = 1;
+	s.hidden[0] = 3;
+	s.out_dim = 2;
+	s.n_ids = 4;
+	s.id_init = 0.5f;
+	t = bpr_tower_create(&s, 2, true, &unit_alloc);
+	bpr_rng_seed(&rng, 9);
+	bpr_tower_init(t, &rng);
+	tt_randomize(t, &rng);
+	bpr_tower_decay(t, 0.5f);
+	for (int32_t i = 0; i < t->n_tensors; i++)
+	{
+		BprTensor  *ts = &t->tensors[i];
+		bool		kernel = strncmp(ts->name, "dense", 5) == 0 && strstr(ts->name, ".w") != NULL;
+
+		for (size_t j = 0; j < (size_t) ts->rows * ts->cols; j++)
+			CHECK(ts->g[j] == (kernel ? 0.5f * ts->w[j] : 0.0f));
+	}
+}
+
+/* spec_check accepts good specs and rejects bad ones */
+static void
+tt_check_spec(void)
+{
+	BprTowerSpec good = tt_spec();
+	BprTowerSpec s;
+
+	good.n_numeric = 3;
+	good.n_cat = 1;
+	good.cat_card[0] = 5;
+	good.field_dim = 4;
+	good.n_hidden = 1;
+	good.hidden[0] = 8;
+	good.out_dim = 4;
+	CHECK(bpr_tower_spec_check(&good) == NULL);
+
+	s = tt_spec();
+	s.out_dim = 4;
+	CHECK(bpr_tower_spec_check(&s) != NULL);	/* neither features nor ids */
+	CHECK(bpr_tower_create(&s, 4, true, &unit_alloc) == NULL);
+	CHECK(bpr_tower_bytes(&s, 4, true) == 0);
+	s.n_ids = 3;
+	CHECK(bpr_tower_spec_check(&s) == NULL);
+
+	s = good;
+	s.out_dim = 0;
+	CHECK(bpr_tower_spec_check(&s) != NULL);
+	s = good;
+	s.cat_card[0] = 0;
+	CHECK(bpr_tower_spec_check(&s) != NULL);
+	s = good;
+	s.n_multi = 1;
+	s.multi_card[0] = 0;
+	CHECK(bpr_tower_spec_check(&s) != NULL);
+	s = good;
+	s.field_dim = 0;
+	CHECK(bpr_tower_spec_check(&s) != NULL);
+	s = good;
+	s.n_cat = BPR_MAX_FIELDS + 1;
+	CHECK(bpr_tower_spec_check(&s) != NULL);
+	s = good;
+	s.n_multi = -1;
+	CHECK(bpr_tower_spec_check(&s) != NULL);
+	s = good;
+	s.n_hidden = BPR_MAX_LAYERS + 1;
+	CHECK(bpr_tower_spec_check(&s) != NULL);
+	s = good;
+	s.hidden[0] = 0;
+	CHECK(bpr_tower_spec_check(&s) != NULL);
+	s = good;
+	s.n_numeric = -2;
+	CHECK(bpr_tower_spec_check(&s) != NULL);
+	s = good;
+	s.output = (BprOutputKind) 7;
+	CHECK(bpr_tower_spec_check(&s) != NULL);
+	s = good;
+	s.n_ids = -1;
+	CHECK(bpr_tower_spec_check(&s) != NULL);
+	s = good;
+	s.n_ids = 5;
+	s.id_init = -0.1f;
+	CHECK(bpr_tower_spec_check(&s) != NULL);
+	s = good;
+	s.cat_card[0] = INT32_MAX / 2;	/* card * field_dim overflows int32 */
+	CHECK(bpr_tower_spec_check(&s) != NULL);
+	s = good;
+	s.n_numeric = INT32_MAX - 2;	/* in_dim overflows int32 */
+	CHECK(bpr_tower_spec_check(&s) != NULL);
+	s = good;
+	s.n_numeric = 100000;		/* in_dim * hidden overflows int32 */
+	s.hidden[0] = 100000;
+	CHECK(bpr_tower_spec_check(&s) != NULL);
+	s = good;
+	s.n_ids = INT32_MAX / 2;	/* ids table overflows int32 */
+	CHECK(bpr_tower_spec_check(&s) != NULL);
+	CHECK(bpr_tower_create(&good, 0, true, &unit_alloc) == NULL);
+}
+
+/* Counting allocator state */
+typedef struct TtCount
+{
+	size_t		bytes;
+} TtCount;
+
+/* zalloc that counts requested bytes */
+static void *
+tt_count_zalloc(void *ctx, size_t size)
+{
+	((TtCount *) ctx)->bytes += size;
+	return unit_alloc.zalloc(unit_alloc.ctx, size);
+}
+
+/* Overflow ends the run */
+static void
+tt_count_overflow(void *ctx, const char *what)
+{
+	unit_alloc.overflow(unit_alloc.ctx, what);
+}
+
+/* bpr_tower_bytes matches what create allocates */
+static void
+tt_check_bytes(void)
+{
+	BprTowerSpec s = tt_spec();
+	TtCount		count;
+	BprAlloc	a = {tt_count_zalloc, tt_count_overflow, &count};
+
+	s.n_numeric = 5;
+	s.n_cat = 2;
+	s.cat_card[0] = 100;
+	s.cat_card[1] = 7;
+	s.n_multi = 1;
+	s.multi_card[0] = 50;
+	s.field_dim = 16;
+	s.n_hidden = 2;
+	s.hidden[0] = 64;
+	s.hidden[1] = 32;
+	s.out_dim = 24;
+	s.n_ids = 1000;
+	s.id_init = 0.01f;
+	for (int training = 0; training < 2; training++)
+	{
+		count.bytes = 0;
+		CHECK(bpr_tower_create(&s, 128, training, &a) != NULL);
+		CHECK(count.bytes == bpr_tower_bytes(&s, 128, training));
+		CHECK(count.bytes > (size_t) 1000 * 24 * 4 * (training ? 4 : 1));
+	}
+	s = tt_spec();
+	s.out_dim = 4;
+	s.n_ids = 9;
+	count.bytes = 0;
+	CHECK(bpr_tower_create(&s, 3, true, &a) != NULL);
+	CHECK(count.bytes == bpr_tower_bytes(&s, 3, true));
+	CHECK(bpr_tower_bytes(&s, 0, true) == 0);
+}
+
+/* Runs the tower suite */
 void
 test_tower(void)
 {
+	tt_check_layout();
+	tt_check_spec();
+	tt_check_bytes();
+	tt_check_init();
+	tt_check_gradients();
+	tt_check_forward_all();
+	tt_check_step();
+	tt_check_decay();
 }

@@ -1,0 +1,319 @@
+/*
+ * dataset.c - reading ratings tables into compact arrays with SPI
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+
+#include "dataset.h"
+
+/* Rows fetched from a cursor at a time */
+#define FETCH_ROWS 10000
+
+/* Schema-qualified, quoted name of a relation */
+char *
+bpr_relation_sql_name(Oid relid)
+{
+	char	   *rel = get_rel_name(relid);
+
+	if (rel == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), rel);
+}
+
+/* Checks that a relation has a column of the role's types; returns its attnum */
+AttrNumber
+bpr_check_column(Oid relid, const char *column, BprColumnRole role)
+{
+	AttrNumber	attnum = get_attnum(relid, column);
+	Oid			type;
+
+	if (attnum == InvalidAttrNumber || attnum < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" of relation \"%s\" does not exist",
+						column, get_rel_name(relid))));
+	type = getBaseType(get_atttype(relid, attnum));
+	if (role == BPR_COLUMN_ID &&
+		type != INT2OID && type != INT4OID && type != INT8OID)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("column \"%s\" of relation \"%s\" must be of type smallint, integer or bigint",
+						column, get_rel_name(relid)),
+				 errdetail("It has type %s.", format_type_be(type))));
+	if (role == BPR_COLUMN_RATING &&
+		type != INT2OID && type != INT4OID && type != INT8OID &&
+		type != FLOAT4OID && type != FLOAT8OID && type != NUMERICOID)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("column \"%s\" of relation \"%s\" must be of a numeric type",
+						column, get_rel_name(relid)),
+				 errdetail("It has type %s.", format_type_be(type))));
+	return attnum;
+}
+
+/* Reads (user, item, rating) rows of a table with a cursor; rating_column NULL = implicit */
+void
+bpr_read_ratings(Oid relid, const char *user_column, const char *item_column,
+				 const char *rating_column, BprPgAlloc *alloc, BprRatingRows *rows)
+{
+	StringInfoData sql;
+	SPIPlanPtr	plan;
+	Portal		portal;
+	int64		cap = 1024;
+	int64		n = 0;
+
+	bpr_check_column(relid, user_column, BPR_COLUMN_ID);
+	bpr_check_column(relid, item_column, BPR_COLUMN_ID);
+	if (rating_column)
+		bpr_check_column(relid, rating_column, BPR_COLUMN_RATING);
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT %s::int8, %s::int8, %s FROM %s",
+					 quote_identifier(user_column), quote_identifier(item_column),
+					 rating_column ? psprintf("%s::float8", quote_identifier(rating_column)) : "NULL::float8",
+					 bpr_relation_sql_name(relid));
+
+	memset(rows, 0, sizeof(*rows));
+	/* growable arrays in the caller's context; the final ones are charged to the budget */
+	rows->users = palloc_extended(cap * sizeof(int64), MCXT_ALLOC_HUGE);
+	rows->items = palloc_extended(cap * sizeof(int64), MCXT_ALLOC_HUGE);
+	rows->ratings = palloc_extended(cap * sizeof(float), MCXT_ALLOC_HUGE);
+
+	plan = SPI_prepare(sql.data, 0, NULL);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql.data, SPI_result_code_string(SPI_result));
+	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
+	for (;;)
+	{
+		SPITupleTable *tt;
+
+		CHECK_FOR_INTERRUPTS();
+		SPI_cursor_fetch(portal, true, FETCH_ROWS);
+		if (SPI_processed == 0)
+			break;
+		tt = SPI_tuptable;
+		if (n + (int64) SPI_processed > cap)
+		{
+			while (n + (int64) SPI_processed > cap)
+				cap *= 2;
+			if ((Size) cap * sizeof(int64) > MaxAllocHugeSize)
+				ereport(ERROR,
+						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						 errmsg("too many ratings")));
+			rows->users = repalloc_huge(rows->users, cap * sizeof(int64));
+			rows->items = repalloc_huge(rows->items, cap * sizeof(int64));
+			rows->ratings = repalloc_huge(rows->ratings, cap * sizeof(float));
+		}
+		for (uint64 r = 0; r < SPI_processed; r++)
+		{
+			bool		un,
+						in,
+						rn;
+			Datum		u = SPI_getbinval(tt->vals[r], tt->tupdesc, 1, &un);
+			Datum		i = SPI_getbinval(tt->vals[r], tt->tupdesc, 2, &in);
+			Datum		v = SPI_getbinval(tt->vals[r], tt->tupdesc, 3, &rn);
+			double		rating = rn ? NAN : DatumGetFloat8(v);
+
+			if (un || in || (rating_column && !isfinite(rating)))
+			{
+				rows->skipped++;
+				continue;
+			}
+			rows->users[n] = DatumGetInt64(u);
+			rows->items[n] = DatumGetInt64(i);
+			rows->ratings[n] = rating_column ? (float) rating : 1.0f;
+			n++;
+		}
+		SPI_freetuptable(tt);
+	}
+	SPI_cursor_close(portal);
+	SPI_freeplan(plan);
+	rows->n = n;
+	if (!rating_column)
+	{
+		pfree(rows->ratings);
+		rows->ratings = NULL;
+	}
+	/* charge what is kept */
+	alloc->used += (Size) n * (2 * sizeof(int64) + sizeof(float));
+}
+
+/* Orders int64 values ascending */
+static int
+cmp_int64(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a,
+				y = *(const int64 *) b;
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/* Sorted distinct values of n ids, allocated from alloc */
+static int64 *
+distinct_ids(const int64 *ids, int64 n, BprPgAlloc *alloc, int32 *count, const char *what)
+{
+	int64	   *sorted = palloc_extended(Max(n, 1) * sizeof(int64), MCXT_ALLOC_HUGE);
+	int64		m = 0;
+	int64	   *result;
+
+	memcpy(sorted, ids, n * sizeof(int64));
+	qsort(sorted, n, sizeof(int64), cmp_int64);
+	for (int64 i = 0; i < n; i++)
+		if (m == 0 || sorted[m - 1] != sorted[i])
+			sorted[m++] = sorted[i];
+	if (m > PG_INT32_MAX / 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many distinct %s", what)));
+	result = bpr_pg_alloc(alloc, Max(m, 1), sizeof(int64), what);
+	memcpy(result, sorted, m * sizeof(int64));
+	pfree(sorted);
+	*count = (int32) m;
+	return result;
+}
+
+/* Dense index of id in a sorted id array, or -1 */
+int32
+bpr_id_index(const int64 *ids, int32 n, int64 id)
+{
+	int32		lo = 0,
+				hi = n - 1;
+
+	while (lo <= hi)
+	{
+		int32		mid = lo + (hi - lo) / 2;
+
+		if (ids[mid] == id)
+			return mid;
+		if (ids[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -1;
+}
+
+/* One rating with dense indices, for sorting */
+typedef struct DenseRating
+{
+	int32		user;
+	int32		item;
+	float		rating;
+} DenseRating;
+
+/* Orders dense ratings by user, then item */
+static int
+cmp_dense(const void *a, const void *b)
+{
+	const DenseRating *x = a,
+			   *y = b;
+
+	if (x->user != y->user)
+		return x->user < y->user ? -1 : 1;
+	if (x->item != y->item)
+		return x->item < y->item ? -1 : 1;
+	return 0;
+}
+
+/* Builds the training set from rating rows */
+void
+bpr_dataset_build(const BprRatingRows *rows, double positive_threshold,
+				  double negative_threshold, BprPgAlloc *alloc, BprDataset *ds)
+{
+	DenseRating *dense;
+	int64		m = 0;
+	int64	   *pos_ptr,
+			   *neg_ptr,
+			   *rated_ptr;
+	int32	   *pos,
+			   *neg,
+			   *rated;
+	int64		np = 0,
+				nn = 0;
+	bool		implicit = rows->ratings == NULL;
+
+	memset(ds, 0, sizeof(*ds));
+	ds->skipped = rows->skipped;
+	ds->user_ids = distinct_ids(rows->users, rows->n, alloc, &ds->n_users, "users");
+	ds->item_ids = distinct_ids(rows->items, rows->n, alloc, &ds->n_items, "items");
+
+	dense = palloc_extended(Max(rows->n, 1) * sizeof(DenseRating), MCXT_ALLOC_HUGE);
+	for (int64 r = 0; r < rows->n; r++)
+	{
+		if ((r & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		dense[r].user = bpr_id_index(ds->user_ids, ds->n_users, rows->users[r]);
+		dense[r].item = bpr_id_index(ds->item_ids, ds->n_items, rows->items[r]);
+		dense[r].rating = implicit ? 1.0f : rows->ratings[r];
+	}
+	qsort(dense, rows->n, sizeof(DenseRating), cmp_dense);
+	/* fold repeated (user, item) rows, keeping the highest rating */
+	for (int64 r = 0; r < rows->n; r++)
+	{
+		if (m > 0 && dense[m - 1].user == dense[r].user && dense[m - 1].item == dense[r].item)
+		{
+			dense[m - 1].rating = Max(dense[m - 1].rating, dense[r].rating);
+			ds->duplicates++;
+			continue;
+		}
+		dense[m++] = dense[r];
+	}
+	ds->n_ratings = m;
+	for (int64 r = 0; r < m; r++)
+	{
+		if (implicit || dense[r].rating >= positive_threshold)
+			np++;
+		else if (dense[r].rating <= negative_threshold)
+			nn++;
+	}
+
+	pos_ptr = bpr_pg_alloc(alloc, (size_t) ds->n_users + 1, sizeof(int64), "positives");
+	neg_ptr = bpr_pg_alloc(alloc, (size_t) ds->n_users + 1, sizeof(int64), "negatives");
+	rated_ptr = bpr_pg_alloc(alloc, (size_t) ds->n_users + 1, sizeof(int64), "ratings");
+	pos = bpr_pg_alloc(alloc, Max(np, 1), sizeof(int32), "positives");
+	neg = bpr_pg_alloc(alloc, Max(nn, 1), sizeof(int32), "negatives");
+	rated = bpr_pg_alloc(alloc, Max(m, 1), sizeof(int32), "ratings");
+	np = nn = 0;
+	for (int64 r = 0; r < m; r++)
+	{
+		int32		u = dense[r].user;
+
+		if (implicit || dense[r].rating >= positive_threshold)
+			pos[np++] = dense[r].item;
+		else if (dense[r].rating <= negative_threshold)
+			neg[nn++] = dense[r].item;
+		rated[r] = dense[r].item;
+		pos_ptr[u + 1] = np;
+		neg_ptr[u + 1] = nn;
+		rated_ptr[u + 1] = r + 1;
+	}
+	/* users are all present (ids come from the rows), but keep pointers monotone anyway */
+	for (int32 u = 1; u <= ds->n_users; u++)
+	{
+		pos_ptr[u] = Max(pos_ptr[u], pos_ptr[u - 1]);
+		neg_ptr[u] = Max(neg_ptr[u], neg_ptr[u - 1]);
+		rated_ptr[u] = Max(rated_ptr[u], rated_ptr[u - 1]);
+	}
+	pfree(dense);
+
+	ds->n_positives = np;
+	ds->n_negatives = nn;
+	ds->inter.n_users = ds->n_users;
+	ds->inter.n_items = ds->n_items;
+	ds->inter.pos_ptr = pos_ptr;
+	ds->inter.pos = pos;
+	ds->inter.neg_ptr = neg_ptr;
+	ds->inter.neg = neg;
+	ds->inter.rated_ptr = rated_ptr;
+	ds->inter.rated = rated;
+}

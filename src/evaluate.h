@@ -1,0 +1,34 @@
+/*
+ * evaluate.h - bpr_evaluate and per-epoch validation during training
+ */
+#ifndef BPR_EVALUATE_H
+#define BPR_EVALUATE_H
+
+#include "postgres.h"
+
+#include "dataset.h"
+#include "evaluation.h"
+#include "train_args.h"
+#include "trainer.h"
+
+/* A validation set in the training set's index space */
+typedef struct BprValidation
+{
+	int32		k;
+	BprEvalInput input;
+	float	   *user_vecs;
+	float	   *item_vecs;
+	BprPgAlloc *alloc;
+} BprValidation;
+
+/* Reads a validation table with the training's column mapping */
+BprValidation *bpr_validation_prepare(Oid relid, const BprTrainArgs *args,
+									  const BprDataset *ds, BprPgAlloc *alloc);
+
+/* Evaluates the trainer's current weights on the validation set */
+void		bpr_validation_run(BprValidation *v, BprTrainer *t, BprMetricsResult *res);
+
+/* Metrics as a JSON object */
+char	   *bpr_metrics_json(const BprMetricsResult *r, int32 k);
+
+#endif

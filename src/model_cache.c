@@ -1,0 +1,264 @@
+/*
+ * model_cache.c - per-backend cache of active models for scoring
+ */
+#include "postgres.h"
+
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+
+#include "bpr.h"
+#include "dataset.h"
+#include "model_cache.h"
+#include "trainer.h"
+
+static BprCachedModel *cached_models = NULL;
+static bool cache_stale = false;
+static Oid	models_relid = InvalidOid;
+static char *cached_default = NULL;
+
+PG_FUNCTION_INFO_V1(bpr_models_changed);
+
+/* Marks the cache stale; freed at the next lookup (never while in use) */
+static void
+invalidate_callback(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || relid == models_relid)
+		cache_stale = true;
+}
+
+/* Registers the invalidation callback (from _PG_init) */
+void
+bpr_cache_init(void)
+{
+	CacheRegisterRelcacheCallback(invalidate_callback, (Datum) 0);
+}
+
+/* Invalidates every backend's serving cache (registry changed) */
+void
+bpr_invalidate_models(void)
+{
+	Oid			relid = get_relname_relid("models", get_namespace_oid("bpr", false));
+
+	if (OidIsValid(relid))
+		CacheInvalidateRelcacheByRelid(relid);
+}
+
+/* Statement trigger on bpr.models: the registry changed */
+Datum
+bpr_models_changed(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("bpr_models_changed must be called as a trigger")));
+	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
+	PG_RETURN_POINTER(NULL);
+}
+
+/* Frees every cached model */
+static void
+cache_reset(void)
+{
+	while (cached_models != NULL)
+	{
+		BprCachedModel *m = cached_models;
+
+		cached_models = m->next;
+		if (m->rated_plan)
+			SPI_freeplan(m->rated_plan);
+		if (m->users.row_plan)
+			SPI_freeplan(m->users.row_plan);
+		if (m->items.row_plan)
+			SPI_freeplan(m->items.row_plan);
+		MemoryContextDelete(m->context);
+	}
+	if (cached_default)
+		pfree(cached_default);
+	cached_default = NULL;
+	cache_stale = false;
+}
+
+/* Loads the active version of a model; the entry's context hangs off the caller's until done */
+static BprCachedModel *
+load_model(const char *name)
+{
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "bpr model cache",
+											  ALLOCSET_DEFAULT_SIZES);
+	BprCachedModel *m = MemoryContextAllocZero(cxt, sizeof(BprCachedModel));
+
+	m->context = cxt;
+	if (!bpr_store_model_info(name, &m->info, cxt))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("bpr model \"%s\" does not exist", name)));
+	m->users.n = bpr_store_load_vectors(&m->info, "user", &m->users.ids, &m->users.vectors, cxt);
+	m->items.n = bpr_store_load_vectors(&m->info, "item", &m->items.ids, &m->items.vectors, cxt);
+	/* loaded whole: now it may outlive the query */
+	MemoryContextSetParent(cxt, CacheMemoryContext);
+	return m;
+}
+
+/* The cached active version of a model (NULL name: the default model); caller is in SPI */
+BprCachedModel *
+bpr_cache_get(const char *model)
+{
+	BprCachedModel *m;
+	const char *name;
+
+	if (cache_stale)
+		cache_reset();
+	if (!OidIsValid(models_relid))
+		models_relid = get_relname_relid("models", get_namespace_oid("bpr", false));
+
+	if (model == NULL && cached_default == NULL)
+		cached_default = bpr_store_resolve_model(NULL, CacheMemoryContext);
+	name = model ? model : cached_default;
+
+	/* the caller must be allowed to read the model */
+	{
+		Oid			emb = get_relname_relid("embeddings", get_namespace_oid("bpr", false));
+		AclResult	acl = pg_class_aclcheck(emb, GetUserId(), ACL_SELECT);
+
+		if (acl != ACLCHECK_OK)
+			aclcheck_error(acl, OBJECT_TABLE, "embeddings");
+	}
+
+	for (m = cached_models; m != NULL; m = m->next)
+		if (strcmp(m->info.model, name) == 0)
+			return m;
+	m = load_model(name);
+	m->next = cached_models;
+	cached_models = m;
+	return m;
+}
+
+/* Builds a side's cold-start tower and row query from the stored encoding and weights */
+static void
+load_tower(BprCachedModel *m, BprCachedSide *side, bool user_side)
+{
+	const BprModelInfo *info = &m->info;
+	const char *tower = user_side ? "user" : "item";
+	Oid			relid = user_side ? info->users : info->items;
+	BprTowerSpec spec;
+	BprAlloc	alloc;
+	MemoryContext old;
+	int			n_num,
+				n_cat,
+				n_multi;
+
+	side->tower_loaded = true;
+	if (!OidIsValid(relid))
+		return;
+	side->encoding.relid = relid;
+	side->encoding.key_column = MemoryContextStrdup(m->context,
+													user_side ? info->user_column : info->item_column);
+	bpr_store_load_encoding(info, tower, &side->encoding, m->context);
+	if (side->encoding.n_fields == 0)
+		return;
+	for (int f = 0; f < side->encoding.n_fields; f++)
+		if (!OidIsValid(side->encoding.fields[f].type))
+			return;				/* a feature column is gone: no cold start */
+
+	memset(&spec, 0, sizeof(spec));
+	bpr_encoding_counts(&side->encoding, &n_num, &n_cat, &n_multi);
+	spec.n_numeric = n_num;
+	spec.n_cat = n_cat;
+	spec.n_multi = n_multi;
+	for (int f = 0, c = 0, k = 0; f < side->encoding.n_fields; f++)
+	{
+		if (side->encoding.fields[f].kind == BPR_FIELD_CATEGORICAL)
+			spec.cat_card[c++] = side->encoding.fields[f].n_vocab + 1;
+		else if (side->encoding.fields[f].kind == BPR_FIELD_MULTI)
+			spec.multi_card[k++] = side->encoding.fields[f].n_vocab + 1;
+	}
+	spec.field_dim = info->field_dim;
+	spec.n_hidden = user_side ? info->n_user_hidden : info->n_item_hidden;
+	memcpy(spec.hidden, user_side ? info->user_hidden : info->item_hidden, sizeof(spec.hidden));
+	spec.out_dim = user_side ? info->dim : info->vec_dim;
+	spec.output = info->output;
+	if (bpr_tower_spec_check(&spec) != NULL)
+		return;
+
+	old = MemoryContextSwitchTo(m->context);
+	alloc.zalloc = NULL;
+	{
+		BprPgAlloc pa;
+
+		bpr_pg_alloc_init(&pa, m->context);
+		pa.limit = 0;
+		side->tower = bpr_tower_create(&spec, 1, false, &pa.base);
+		if (!bpr_store_load_parameters(info, tower, side->tower))
+			side->tower = NULL;
+	}
+	MemoryContextSwitchTo(old);
+	(void) alloc;
+
+	if (side->tower != NULL)
+	{
+		char	   *sql = psprintf("%s WHERE %s = $1", bpr_encoding_select(&side->encoding),
+								   quote_identifier(side->encoding.key_column));
+		Oid			types[1] = {INT8OID};
+
+		side->row_plan = SPI_prepare(sql, 1, types);
+		if (side->row_plan == NULL)
+			elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql, SPI_result_code_string(SPI_result));
+		SPI_keepplan(side->row_plan);
+	}
+}
+
+/* Vector of an entity: trained, else cold start from its feature row; false if unknown */
+bool
+bpr_cache_vector(BprCachedModel *m, bool user_side, int64 id, float *out)
+{
+	BprCachedSide *side = user_side ? &m->users : &m->items;
+	int32		idx = bpr_id_index(side->ids, side->n, id);
+	Datum		arg[1];
+	int			rc;
+	Datum	   *values;
+	bool	   *nulls;
+	BprFeatures f;
+	int32		row = 0;
+	int			nf;
+
+	if (idx >= 0)
+	{
+		memcpy(out, side->vectors + (size_t) idx * m->info.vec_dim, sizeof(float) * m->info.vec_dim);
+		return true;
+	}
+	if (!side->tower_loaded)
+		load_tower(m, side, user_side);
+	if (side->tower == NULL)
+		return false;
+
+	arg[0] = Int64GetDatum(id);
+	rc = SPI_execute_plan(side->row_plan, arg, NULL, true, 2);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc));
+	if (SPI_processed == 0)
+		return false;
+	if (SPI_processed > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_CARDINALITY_VIOLATION),
+				 errmsg("relation \"%s\" has more than one row with %s = " INT64_FORMAT,
+						get_rel_name(side->encoding.relid), side->encoding.key_column, id)));
+	nf = side->encoding.n_fields;
+	values = palloc(sizeof(Datum) * nf);
+	nulls = palloc(sizeof(bool) * nf);
+	for (int i = 0; i < nf; i++)
+		values[i] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 2, &nulls[i]);
+	bpr_encoding_encode_row(&side->encoding, values, nulls, &f);
+	bpr_tower_forward(side->tower, &f, &row, 1, false, out);
+	if (user_side)
+		bpr_user_vectors_widen(out, 1, m->info.dim, m->info.vec_dim, out);
+	return true;
+}
