@@ -120,9 +120,17 @@ bpr_cache_get(const char *model)
 	if (!OidIsValid(models_relid))
 		models_relid = get_relname_relid("models", get_namespace_oid("bpr", false));
 
-	if (model == NULL && cached_default == NULL)
-		cached_default = bpr_store_resolve_model(NULL, CacheMemoryContext);
-	name = model ? model : cached_default;
+	if (model != NULL)
+		name = model;
+	else if (bpr_default_model != NULL && bpr_default_model[0] != '\0')
+		name = bpr_default_model;
+	else
+	{
+		/* the only model: resolved once until the registry changes */
+		if (cached_default == NULL)
+			cached_default = bpr_store_resolve_model(NULL, CacheMemoryContext);
+		name = cached_default;
+	}
 
 	/* the caller must be allowed to read the model */
 	{

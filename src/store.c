@@ -63,8 +63,9 @@ bpr_store_next_version(const char *model)
 	bool		isnull;
 	Datum		d;
 
-	query("SELECT coalesce(max(version), 0) + 1 FROM bpr.models WHERE model = $1",
-		  1, types, values, NULL);
+	/* not read-only: a fresh snapshot sees a version committed while we waited for the lock */
+	run("SELECT coalesce(max(version), 0) + 1 FROM bpr.models WHERE model = $1",
+		1, types, values, NULL, SPI_OK_SELECT);
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	return DatumGetInt32(d);
 }

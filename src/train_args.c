@@ -157,7 +157,11 @@ arg_double(FunctionCallInfo fcinfo, int n, const char *name, double lo, double h
 	double		v = PG_GETARG_FLOAT8(n);
 
 	if (!isfinite(v) || v < lo || v > hi)
+	{
+		if (lo <= -1e15)
+			BAD_VALUE("%s must be a finite number", name);
 		BAD_VALUE("%s must be a finite number between %g and %g", name, lo, hi);
+	}
 	return v;
 }
 

@@ -1,0 +1,44 @@
+-- Cold start: users and items the model never saw are scored from their features
+SET search_path = planted, public;
+SET bpr.progress = off;
+
+-- a features-only model (no ids): a new user with a trained user's features scores the same
+SELECT version FROM bpr.bpr_train('cold', ratings => 'planted.ratings', users => 'planted.users',
+                                  items => 'planted.items', use_ids => false, epochs => 3, seed => 3);
+INSERT INTO planted.users SELECT 5001, age, segment, active FROM planted.users WHERE user_id = 42;
+INSERT INTO planted.items SELECT 5001, 'New ' || title, genres, year, price FROM planted.items WHERE item_id = 7;
+SELECT abs(bpr.bpr_score(5001, 7, 'cold') - bpr.bpr_score(42, 7, 'cold')) < 1e-4 AS cold_user_like_twin,
+       abs(bpr.bpr_score(42, 5001, 'cold') - bpr.bpr_score(42, 7, 'cold')) < 1e-4 AS cold_item_like_twin,
+       abs(bpr.bpr_score(5001, 5001, 'cold') - bpr.bpr_score(42, 7, 'cold')) < 1e-4 AS both_cold;
+-- recommendations for a cold user equal those of the twin (the twin's rated items aside)
+SELECT array_agg(item_id ORDER BY rank) = (SELECT array_agg(item_id ORDER BY rank)
+                                             FROM bpr.bpr_recommend(42, 5, 'cold', exclude_rated => false)) AS same_top5
+  FROM bpr.bpr_recommend(5001, 5, 'cold', exclude_rated => false);
+
+-- a hybrid model (ids + features): cold entities get a score from features alone
+SELECT version FROM bpr.bpr_train('hybrid', ratings => 'planted.ratings', users => 'planted.users',
+                                  items => 'planted.items', epochs => 3, seed => 3);
+SELECT bpr.bpr_score(5001, 7, 'hybrid') IS NOT NULL AS cold_user, bpr.bpr_score(42, 5001, 'hybrid') IS NOT NULL AS cold_item;
+SELECT count(*) AS cold_user_top5 FROM bpr.bpr_recommend(5001, 5, 'hybrid');
+-- NULL features count as missing
+INSERT INTO planted.users VALUES (5002, NULL, NULL, NULL);
+INSERT INTO planted.items VALUES (5002, NULL, NULL, NULL, NULL);
+SELECT bpr.bpr_score(5002, 5002, 'hybrid') IS NOT NULL AS all_null_features;
+-- an unseen category is a missing one
+INSERT INTO planted.users VALUES (5003, 30, 'seg-unheard-of', true);
+INSERT INTO planted.items VALUES (5003, 'x', '{western,drama}', 2000, 1);
+SELECT bpr.bpr_score(5003, 5003, 'hybrid') IS NOT NULL AS unseen_categories;
+
+-- unknown everywhere: NULL score, and an error from bpr_recommend
+SELECT bpr.bpr_score(9999, 7, 'hybrid') IS NULL AS unknown_user, bpr.bpr_score(42, 9999, 'hybrid') IS NULL AS unknown_item;
+SELECT expect_error($$SELECT * FROM bpr.bpr_recommend(9999, 5, 'hybrid')$$);
+
+-- ids only (no feature tables): no cold start
+SELECT version FROM bpr.bpr_train('idonly', ratings => 'planted.ratings', epochs => 1);
+SELECT bpr.bpr_score(5001, 7, 'idonly') IS NULL AS no_cold_start;
+
+-- a new item is scored but only trained items are recommended
+SELECT count(*) AS new_item_recommended FROM bpr.bpr_recommend(42, 1000, 'hybrid') WHERE item_id > 5000;
+
+DELETE FROM planted.users WHERE user_id > 5000;
+DELETE FROM planted.items WHERE item_id > 5000;

@@ -1,0 +1,89 @@
+-- Bad input: a clear error with a SQLSTATE, and nothing left behind
+SET search_path = planted, public;
+SET bpr.progress = off;
+CREATE TEMP TABLE before AS SELECT count(*) AS n FROM bpr.models;
+
+-- missing table, missing column, wrong column types
+SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.nosuch')$$);
+SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.ratings', user_column => 'uid')$$);
+SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.ratings', rating_column => 'stars')$$);
+SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.items', user_column => 'title', item_column => 'item_id', rating_column => NULL)$$);
+SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.items', user_column => 'item_id', item_column => 'item_id', rating_column => 'title')$$);
+SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.ratings', users => 'planted.users', user_features => '{nosuch}')$$);
+SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.ratings', items => 'planted.items', categorical => '{nosuch}')$$);
+SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.ratings', items => 'planted.items', categorical => '{price}')$$);
+SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.ratings', users => 'planted.users', user_features => '{user_id}')$$);
+SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.ratings', users => 'planted.users', user_features => '{age,age}')$$);
+CREATE TABLE planted.users_odd (user_id int PRIMARY KEY, born date);
+SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.ratings', users => 'planted.users_odd', user_features => '{born}')$$);
+
+-- out-of-range and non-finite hyperparameters
+SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.ratings', dim => 0)$$);
+SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.ratings', dim => -3)$$);
+SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.ratings', epochs => 0)$$);
+SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.ratings', batch_size => 0)$$);
+SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.ratings', learning_rate => 'NaN')$$);
+SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.ratings', learning_rate => 0)$$);
+SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.ratings', l2 => 'Infinity')$$);
+SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.ratings', l2 => -1)$$);
+SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.ratings', positive_threshold => 'NaN')$$);
+SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.ratings', positive_threshold => 3, negative_threshold => 3)$$);
+SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.ratings', item_layers => '{64,0}')$$);
+SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.ratings', user_layers => '{1,2,3,4,5,6,7,8,9}')$$);
+SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.ratings', output => 'sigmoid')$$);
+SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.ratings', negatives => 'some')$$);
+SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.ratings', hard_negatives => 'very')$$);
+SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.ratings', hard_candidates => 0)$$);
+SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.ratings', preset => 'best')$$);
+SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.ratings', patience => 3)$$);
+SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.ratings', rating_column => NULL, negatives => 'rated')$$);
+SELECT expect_error($$SELECT bpr.bpr_train(NULL, ratings => 'planted.ratings')$$);
+SELECT expect_error($$SELECT bpr.bpr_train('', ratings => 'planted.ratings')$$);
+SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => NULL)$$);
+SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.ratings', user_features => '{age,NULL}', users => 'planted.users')$$);
+
+-- data problems: empty, no positives, nobody with a negative
+CREATE TABLE planted.empty_ratings (user_id int, item_id int, rating int);
+SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.empty_ratings')$$);
+INSERT INTO planted.empty_ratings VALUES (NULL, 1, 5), (1, NULL, 5), (1, 1, NULL);
+SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.empty_ratings')$$);
+CREATE TABLE planted.low_ratings AS SELECT user_id, item_id, 2 AS rating FROM planted.ratings;
+SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.low_ratings')$$);
+CREATE TABLE planted.high_ratings AS SELECT user_id, item_id, 5 AS rating FROM planted.ratings;
+SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.high_ratings', negatives => 'rated')$$);
+-- users who rated every item have no unrated negative
+CREATE TABLE planted.full_ratings AS SELECT u AS user_id, i AS item_id, 5 AS rating FROM generate_series(1, 3) u, generate_series(1, 4) i;
+SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.full_ratings', negatives => 'unrated')$$);
+
+-- NULL ids or ratings are skipped with a count in a NOTICE; duplicates are folded
+CREATE TABLE planted.dirty_ratings AS SELECT * FROM planted.ratings;
+INSERT INTO planted.dirty_ratings VALUES (NULL, 1, 5), (1, NULL, 4), (2, 3, NULL);
+INSERT INTO planted.dirty_ratings SELECT user_id, item_id, 1 FROM planted.ratings WHERE user_id = 1 AND item_id = (SELECT min(item_id) FROM planted.ratings WHERE user_id = 1);
+SELECT users, items FROM bpr.bpr_train('dirty', ratings => 'planted.dirty_ratings', epochs => 1);
+SELECT data->>'skipped_rows' AS skipped, data->>'duplicate_rows' AS duplicates FROM bpr.models WHERE model = 'dirty';
+SELECT bpr.bpr_drop('dirty');
+
+-- a table the caller may not read
+CREATE ROLE regress_bpr_reader;
+GRANT USAGE ON SCHEMA planted, bpr TO regress_bpr_reader;
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA bpr TO regress_bpr_reader;
+GRANT SELECT ON planted.ratings TO regress_bpr_reader;
+SET ROLE regress_bpr_reader;
+SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.ratings', users => 'planted.users')$$);
+SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.ratings_test')$$);
+RESET ROLE;
+DROP OWNED BY regress_bpr_reader;
+DROP ROLE regress_bpr_reader;
+
+-- the memory budget
+SET bpr.max_memory = '64kB';
+SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.ratings')$$);
+RESET bpr.max_memory;
+
+-- a cancelled training leaves nothing behind
+SET statement_timeout = '200ms';
+SELECT model FROM bpr.bpr_train('e', ratings => 'planted.ratings', epochs => 100000);
+RESET statement_timeout;
+
+SELECT (SELECT count(*) FROM bpr.models) - n AS new_models FROM before;
+SELECT count(*) AS leftovers FROM bpr.embeddings WHERE model = 'e';

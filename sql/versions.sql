@@ -1,0 +1,67 @@
+-- Model versions: activation in the caller's transaction, rollback, locking, drop
+SET search_path = planted, public;
+SET bpr.progress = off;
+CREATE EXTENSION IF NOT EXISTS dblink;
+SELECT 'host=' || split_part(current_setting('unix_socket_directories'), ',', 1) ||
+       ' port=' || current_setting('port') || ' dbname=' || current_database() AS conninfo \gset
+SELECT dblink_connect('other', :'conninfo');
+
+SELECT version FROM bpr.bpr_train('v', ratings => 'planted.ratings', epochs => 2, seed => 1);
+SELECT round(bpr.bpr_score(1, 2, 'v')::numeric, 4) AS v1_score \gset
+SELECT * FROM dblink('other', $$SELECT round(bpr.bpr_score(1, 2, 'v')::numeric, 4)$$) AS t(score numeric);
+
+-- a second session keeps version 1 until the training transaction commits
+BEGIN;
+SELECT version FROM bpr.bpr_train('v', ratings => 'planted.ratings', epochs => 2, seed => 2);
+SELECT version FROM bpr.models WHERE model = 'v' AND active;
+SELECT round(bpr.bpr_score(1, 2, 'v')::numeric, 4) <> :v1_score AS this_session_sees_v2;
+SELECT * FROM dblink('other', $$SELECT version FROM bpr.models WHERE model = 'v' AND active$$) AS t(version int);
+SELECT score = :v1_score AS other_session_sees_v1
+  FROM dblink('other', $$SELECT round(bpr.bpr_score(1, 2, 'v')::numeric, 4)$$) AS t(score numeric);
+COMMIT;
+SELECT * FROM dblink('other', $$SELECT version FROM bpr.models WHERE model = 'v' AND active$$) AS t(version int);
+SELECT score <> :v1_score AS other_session_sees_v2
+  FROM dblink('other', $$SELECT round(bpr.bpr_score(1, 2, 'v')::numeric, 4)$$) AS t(score numeric);
+
+-- a training rolled back leaves the previous version active and nothing written
+BEGIN;
+SELECT version FROM bpr.bpr_train('v', ratings => 'planted.ratings', epochs => 1, seed => 3);
+ROLLBACK;
+SELECT version, active FROM bpr.models WHERE model = 'v' ORDER BY version;
+SELECT count(*) AS rows_of_v3 FROM bpr.embeddings WHERE model = 'v' AND version = 3;
+SELECT round(bpr.bpr_score(1, 2, 'v')::numeric, 4) <> :v1_score AS still_v2;
+
+-- a failed training (cancelled) also leaves version 2 active
+SET statement_timeout = '200ms';
+SELECT version FROM bpr.bpr_train('v', ratings => 'planted.ratings', epochs => 100000);
+RESET statement_timeout;
+SELECT version FROM bpr.models WHERE model = 'v' AND active;
+
+-- a concurrent training of the same model waits for the first one's transaction
+BEGIN;
+SELECT version FROM bpr.bpr_train('v', ratings => 'planted.ratings', epochs => 1, seed => 4);
+SELECT dblink_send_query('other', $$SELECT version FROM bpr.bpr_train('v', ratings => 'planted.ratings', epochs => 1, seed => 5)$$);
+SELECT pg_sleep(0.3);
+SELECT dblink_is_busy('other') AS other_training_waits;
+COMMIT;
+SELECT * FROM dblink_get_result('other') AS t(version int);
+SELECT * FROM dblink_get_result('other') AS t(version int);
+SELECT version, active FROM bpr.models WHERE model = 'v' ORDER BY version;
+
+-- activate an older version; the cache follows in this and other sessions
+SELECT bpr.bpr_activate('v', 1);
+SELECT round(bpr.bpr_score(1, 2, 'v')::numeric, 4) = :v1_score AS back_to_v1;
+SELECT score = :v1_score AS other_back_to_v1
+  FROM dblink('other', $$SELECT round(bpr.bpr_score(1, 2, 'v')::numeric, 4)$$) AS t(score numeric);
+SELECT expect_error($$SELECT bpr.bpr_activate('v', 99)$$);
+SELECT expect_error($$SELECT bpr.bpr_activate('nosuch', 1)$$);
+
+-- drop: not the active version alone; a single old version; then every version
+SELECT expect_error($$SELECT bpr.bpr_drop('v', 1)$$);
+SELECT bpr.bpr_drop('v', 2);
+SELECT version, active FROM bpr.models WHERE model = 'v' ORDER BY version;
+SELECT bpr.bpr_drop('v');
+SELECT count(*) AS left_over FROM bpr.embeddings WHERE model = 'v';
+SELECT expect_error($$SELECT bpr.bpr_score(1, 2, 'v')$$);
+SELECT expect_error($$SELECT bpr.bpr_drop('v')$$);
+SELECT dblink_disconnect('other');
