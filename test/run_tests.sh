@@ -61,6 +61,20 @@ if [ -s regression.diffs ] && grep -q 'failed' <<<"$summary"; then
 fi
 rm -f "$regress_out"
 
+echo "== pg_dump and restore"
+dump_out=$(mktemp)
+bash test/dump_restore.sh 2>&1 | tee "$dump_out" || status=1
+if summary=$(grep -E '^dump_restore: [0-9]+ passed, [0-9]+ failed$' "$dump_out" | tail -n 1) && [ -n "$summary" ]; then
+	read -r _ p _ f _ <<<"$summary"
+	passed=$((passed + p))
+	failed=$((failed + f))
+else
+	echo "the dump and restore test did not report a summary" >&2
+	failed=$((failed + 1))
+	status=1
+fi
+rm -f "$dump_out"
+
 echo "tests: $passed passed, $failed failed"
 [ "$failed" -eq 0 ] || status=1
 exit "$status"
