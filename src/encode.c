@@ -344,6 +344,36 @@ fit_vocabulary(BprField *field, RawField *raw, int32 n_ids)
 	field->vocab = all;
 }
 
+/* Adds a code to the sorted bag idx[start, total), dropping repeats; returns the new total */
+static int64
+bag_add(int32 *idx, int64 start, int64 total, int32 code)
+{
+	int64		k;
+
+	for (k = start; k < total && idx[k] < code; k++)
+		;
+	if (k < total && idx[k] == code)
+		return total;
+	memmove(idx + k + 1, idx + k, sizeof(int32) * (total - k));
+	idx[k] = code;
+	return total + 1;
+}
+
+/* Points a feature matrix at its encoded arrays */
+static void
+set_features(BprFeatures *out, int32 n_rows, int n_num, float *numeric, int n_cat,
+			 int32 *cat_card, int32 *cat, int n_multi, BprMultiField *multi)
+{
+	out->n_rows = n_rows;
+	out->n_numeric = n_num;
+	out->numeric = numeric;
+	out->n_cat = n_cat;
+	out->cat_card = cat_card;
+	out->cat = cat;
+	out->n_multi = n_multi;
+	out->multi = multi;
+}
+
 /* Reads the table, fits standardisation and vocabularies on the given entities, encodes them */
 void
 bpr_encoding_fit(BprEncoding *enc, const int64 *ids, int32 n_ids,
@@ -538,19 +568,7 @@ bpr_encoding_fit(BprEncoding *enc, const int64 *ids, int32 n_ids,
 				int64		start = total;
 
 				for (int32 j = 0; j < raw[f].bag_len[e]; j++)
-				{
-					int32		code = vocab_code(field, raw[f].bag[e][j]);
-					int64		k;
-
-					/* insert sorted, dropping repeats */
-					for (k = start; k < total && idx[k] < code; k++)
-						;
-					if (k < total && idx[k] == code)
-						continue;
-					memmove(idx + k + 1, idx + k, sizeof(int32) * (total - k));
-					idx[k] = code;
-					total++;
-				}
+					total = bag_add(idx, start, total, vocab_code(field, raw[f].bag[e][j]));
 				ptr[e + 1] = total;
 			}
 			multi[mi].card = field->n_vocab + 1;
@@ -559,13 +577,7 @@ bpr_encoding_fit(BprEncoding *enc, const int64 *ids, int32 n_ids,
 			mi++;
 		}
 	}
-	out->n_numeric = n_num;
-	out->numeric = numeric;
-	out->n_cat = n_cat;
-	out->cat_card = cat_card;
-	out->cat = cat;
-	out->n_multi = n_multi;
-	out->multi = multi;
+	set_features(out, n_ids, n_num, numeric, n_cat, cat_card, cat, n_multi, multi);
 }
 
 /* Encodes one row (fields as returned by bpr_encoding_select, key excluded) into a one-row matrix */
@@ -610,18 +622,7 @@ bpr_encoding_encode_row(const BprEncoding *enc, const Datum *values,
 			int32	   *idx = palloc0(sizeof(int32) * Max(n, 1));
 
 			for (int32 j = 0; j < n; j++)
-			{
-				int32		code = vocab_code(field, texts[j]);
-				int32		k;
-
-				for (k = 0; k < m && idx[k] < code; k++)
-					;
-				if (k < m && idx[k] == code)
-					continue;
-				memmove(idx + k + 1, idx + k, sizeof(int32) * (m - k));
-				idx[k] = code;
-				m++;
-			}
+				m = (int32) bag_add(idx, 0, m, vocab_code(field, texts[j]));
 			ptr[1] = m;
 			multi[mi].card = field->n_vocab + 1;
 			multi[mi].ptr = ptr;
@@ -629,12 +630,5 @@ bpr_encoding_encode_row(const BprEncoding *enc, const Datum *values,
 			mi++;
 		}
 	}
-	out->n_rows = 1;
-	out->n_numeric = n_num;
-	out->numeric = numeric;
-	out->n_cat = n_cat;
-	out->cat_card = cat_card;
-	out->cat = cat;
-	out->n_multi = n_multi;
-	out->multi = multi;
+	set_features(out, 1, n_num, numeric, n_cat, cat_card, cat, n_multi, multi);
 }

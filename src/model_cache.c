@@ -158,8 +158,8 @@ load_tower(BprCachedModel *m, BprCachedSide *side, bool user_side)
 	const char *tower = user_side ? "user" : "item";
 	Oid			relid = user_side ? info->users : info->items;
 	BprTowerSpec spec;
-	BprAlloc	alloc;
 	MemoryContext old;
+	BprPgAlloc	pa;
 	int			n_num,
 				n_cat,
 				n_multi;
@@ -198,18 +198,12 @@ load_tower(BprCachedModel *m, BprCachedSide *side, bool user_side)
 		return;
 
 	old = MemoryContextSwitchTo(m->context);
-	alloc.zalloc = NULL;
-	{
-		BprPgAlloc pa;
-
-		bpr_pg_alloc_init(&pa, m->context);
-		pa.limit = 0;
-		side->tower = bpr_tower_create(&spec, 1, false, &pa.base);
-		if (!bpr_store_load_parameters(info, tower, side->tower))
-			side->tower = NULL;
-	}
+	bpr_pg_alloc_init(&pa, m->context);
+	pa.limit = 0;
+	side->tower = bpr_tower_create(&spec, 1, false, &pa.base);
+	if (!bpr_store_load_parameters(info, tower, side->tower))
+		side->tower = NULL;
 	MemoryContextSwitchTo(old);
-	(void) alloc;
 
 	if (side->tower != NULL)
 	{

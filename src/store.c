@@ -91,7 +91,6 @@ bpr_store_insert_model(const char *model, int32 version, Oid ratings, Oid users,
 	TEXTOID, INT4OID, TEXTOID, TEXTOID, INT4OID, INT8OID, FLOAT8OID, FLOAT8OID};
 	Datum		values[15];
 	char		nulls[16] = "               ";
-	Oid			mtypes[1] = {TEXTOID};
 
 	values[0] = CStringGetTextDatum(model);
 	values[1] = Int32GetDatum(version);
@@ -123,7 +122,6 @@ bpr_store_insert_model(const char *model, int32 version, Oid ratings, Oid users,
 		run("UPDATE bpr.models SET metrics = $3::jsonb WHERE model = $1 AND version = $2",
 			3, t3, v3, NULL, SPI_OK_UPDATE);
 	}
-	(void) mtypes;
 }
 
 /* Name of a field kind as stored */
