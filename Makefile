@@ -5,7 +5,7 @@ MODULE_big = bpr
 DATA = sql/bpr--0.1.0.sql
 # the numeric core: plain C, no PostgreSQL headers, unit-tested on its own
 CORE_OBJS = src/core.o src/rng.o src/adam.o src/loss.o src/tower.o \
-	src/sampler.o src/topk.o src/metrics.o src/trainer.o src/evaluation.o
+	src/sampler.o src/topk.o src/metrics.o src/trainer.o src/evaluation.o src/calibration.o
 # the PostgreSQL layer
 PG_OBJS = src/bpr.o src/train_args.o src/encode.o src/dataset.o src/train.o \
 	src/store.o src/model_cache.o src/serve.o src/evaluate.o
@@ -21,6 +21,9 @@ EXTRA_CLEAN = test/unit/run_unit
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# PGXS tracks no header dependencies: rebuild every object when a header changes
+$(OBJS): $(wildcard src/*.h)
 
 # Standalone unit tests of the numeric core (no PostgreSQL needed)
 CORE_SRCS = $(CORE_OBJS:.o=.c)

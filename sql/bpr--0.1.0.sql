@@ -124,6 +124,7 @@ CREATE FUNCTION @extschema@.bpr_train(
 	seed bigint DEFAULT NULL,
 	validation regclass DEFAULT NULL,
 	patience integer DEFAULT NULL,
+	rated_share double precision DEFAULT NULL,
 	OUT model text, OUT version integer, OUT users bigint, OUT items bigint,
 	OUT positives bigint, OUT triplets bigint, OUT epochs integer,
 	OUT final_loss double precision, OUT seconds double precision)

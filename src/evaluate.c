@@ -12,6 +12,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
+#include "calibration.h"
 #include "evaluate.h"
 #include "model_cache.h"
 
@@ -85,8 +86,11 @@ bpr_validation_prepare(Oid relid, const BprTrainArgs *args, const BprDataset *ds
 	group_rows(&rows, ds->user_ids, ds->n_users, ds->item_ids, ds->n_items, alloc, &lists);
 	v->k = 10;
 	v->alloc = alloc;
-	v->user_vecs = bpr_pg_alloc(alloc, (size_t) ds->n_users, sizeof(float) * (args->cfg.dim + 1), "user vectors");
-	v->item_vecs = bpr_pg_alloc(alloc, (size_t) ds->n_items, sizeof(float) * (args->cfg.dim + 1), "item vectors");
+	/* dim, the bias column and the offset column */
+	v->user_vecs = bpr_pg_alloc(alloc, (size_t) ds->n_users, sizeof(float) * (args->cfg.dim + 2), "user vectors");
+	v->item_vecs = bpr_pg_alloc(alloc, (size_t) ds->n_items, sizeof(float) * (args->cfg.dim + 2), "item vectors");
+	v->offsets = args->calibrate ? bpr_pg_alloc(alloc, (size_t) ds->n_users, sizeof(float), "user offsets") : NULL;
+	v->train = &ds->inter;
 	v->input.n_users = ds->n_users;
 	v->input.user_vecs = v->user_vecs;
 	v->input.n_items = ds->n_items;
@@ -114,10 +118,15 @@ void
 bpr_validation_run(BprValidation *v, BprTrainer *t, BprMetricsResult *res)
 {
 	BprPgAlloc	scratch;
+	float		cold_offset;
+
 
 	bpr_trainer_user_vectors(t, v->user_vecs);
 	bpr_trainer_item_vectors(t, v->item_vecs);
 	v->input.vec_dim = t->vec_dim;
+	if (v->offsets)
+		v->input.vec_dim = bpr_calibrate_vectors(v->train, v->user_vecs, v->item_vecs, t->vec_dim,
+												 v->offsets, &cold_offset);
 	bpr_pg_alloc_init(&scratch, CurrentMemoryContext);
 	scratch.limit = 0;
 	bpr_evaluate_model(&v->input, &scratch.base, check_interrupts, NULL, res);

@@ -18,6 +18,8 @@ typedef struct BprValidation
 	BprEvalInput input;
 	float	   *user_vecs;
 	float	   *item_vecs;
+	float	   *offsets;		/* NULL: no calibration */
+	const BprInteractions *train;
 	BprPgAlloc *alloc;
 } BprValidation;
 

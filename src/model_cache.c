@@ -192,7 +192,8 @@ load_tower(BprCachedModel *m, BprCachedSide *side, bool user_side)
 	spec.field_dim = info->field_dim;
 	spec.n_hidden = user_side ? info->n_user_hidden : info->n_item_hidden;
 	memcpy(spec.hidden, user_side ? info->user_hidden : info->item_hidden, sizeof(spec.hidden));
-	spec.out_dim = user_side ? info->dim : info->vec_dim;
+	/* the item tower ends in the bias column; the offset column is added after */
+	spec.out_dim = user_side ? info->dim : info->vec_dim - (info->calibrated ? 1 : 0);
 	spec.output = info->output;
 	if (bpr_tower_spec_check(&spec) != NULL)
 		return;
@@ -260,7 +261,14 @@ bpr_cache_vector(BprCachedModel *m, bool user_side, int64 id, float *out)
 		values[i] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 2, &nulls[i]);
 	bpr_encoding_encode_row(&side->encoding, values, nulls, &f);
 	bpr_tower_forward(side->tower, &f, &row, 1, false, out);
+	/* users: 1 in the bias column, the cold offset last; items: 1 in the offset column */
 	if (user_side)
+	{
 		bpr_user_vectors_widen(out, 1, m->info.dim, m->info.vec_dim, out);
+		if (m->info.calibrated)
+			out[m->info.vec_dim - 1] = m->info.cold_offset;
+	}
+	else if (m->info.calibrated)
+		out[m->info.vec_dim - 1] = 1.0f;
 	return true;
 }

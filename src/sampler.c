@@ -263,31 +263,38 @@ sample_disliked(const BprInteractions *d, BprRng *rng, int32_t user, int64_t nne
 	return d->neg[d->neg_ptr[user] + (int64_t) bpr_rng_below(rng, (uint64_t) nneg)];
 }
 
-/* One negative by the configured mode, without hardness; -1 when none exists */
+/* One negative from a pool (RATED or UNRATED), without hardness; -1 when none exists */
 static int32_t
-sample_base(const BprSampler *s, BprRng *rng, int32_t user)
+sample_base(const BprSampler *s, BprRng *rng, int32_t user, BprNegatives pool)
 {
 	const BprInteractions *d = s->data;
 	int64_t		nneg = n_disliked(d, user);
-	int32_t		item;
 
-	switch (s->cfg.negatives)
-	{
-		case BPR_NEG_RATED:
-			if (nneg == 0)
-				return -1;
-			return sample_disliked(d, rng, user, nneg);
-		case BPR_NEG_UNRATED:
-			return bpr_sample_unrated(s, rng, user);
-		case BPR_NEG_BOTH:
-			if (nneg > 0 && bpr_rng_uniform(rng) < s->cfg.rated_share)
-				return sample_disliked(d, rng, user, nneg);
-			item = bpr_sample_unrated(s, rng, user);
-			if (item < 0 && nneg > 0)
-				item = sample_disliked(d, rng, user, nneg);
-			return item;
-	}
-	return -1;
+	if (pool == BPR_NEG_RATED)
+		return nneg > 0 ? sample_disliked(d, rng, user, nneg) : -1;
+	return bpr_sample_unrated(s, rng, user);
+}
+
+/*
+ * The pool a triplet draws its negative candidates from: with BOTH, the user's
+ * disliked items with probability rated_share (when there are any), else the
+ * unrated ones.  The pool is chosen once per triplet, so hardness picks within
+ * one pool and does not tilt the mix towards the (popular) disliked items.
+ */
+static BprNegatives
+choose_pool(const BprSampler *s, BprRng *rng, int32_t user)
+{
+	const BprInteractions *d = s->data;
+	int64_t		nneg;
+	int64_t		nrated;
+
+	if (s->cfg.negatives != BPR_NEG_BOTH)
+		return s->cfg.negatives;
+	nneg = n_disliked(d, user);
+	if (nneg > 0 && bpr_rng_uniform(rng) < s->cfg.rated_share)
+		return BPR_NEG_RATED;
+	nrated = d->rated_ptr[user + 1] - d->rated_ptr[user];
+	return (nrated >= d->n_items && nneg > 0) ? BPR_NEG_RATED : BPR_NEG_UNRATED;
 }
 
 /*
@@ -300,6 +307,7 @@ bpr_sample_negative(const BprSampler *s, BprRng *rng, int32_t user,
 {
 	const BprInteractions *d = s->data;
 	int32_t		n_cand = s->cfg.candidates < 1 ? 1 : s->cfg.candidates;
+	BprNegatives pool = choose_pool(s, rng, user);
 	int32_t		best;
 
 	switch (s->cfg.hard)
@@ -313,7 +321,7 @@ bpr_sample_negative(const BprSampler *s, BprRng *rng, int32_t user,
 
 				if (s->item_vectors == NULL || user_vec == NULL)
 					break;		/* no model yet: plain draw */
-				best = sample_base(s, rng, user);
+				best = sample_base(s, rng, user, pool);
 				if (best < 0)
 					return -1;
 				best_score = bpr_dot_score(user_vec, s->user_dim,
@@ -321,7 +329,7 @@ bpr_sample_negative(const BprSampler *s, BprRng *rng, int32_t user,
 									   s->item_dim);
 				for (int32_t c = 1; c < n_cand; c++)
 				{
-					int32_t		item = sample_base(s, rng, user);
+					int32_t		item = sample_base(s, rng, user, pool);
 					float		sc = bpr_dot_score(user_vec, s->user_dim,
 											   s->item_vectors + (size_t) item * s->item_dim,
 											   s->item_dim);
@@ -364,13 +372,13 @@ bpr_sample_negative(const BprSampler *s, BprRng *rng, int32_t user,
 					return best;
 				}
 
-				best = sample_base(s, rng, user);
+				best = sample_base(s, rng, user, pool);
 				if (best < 0)
 					return -1;
 				best_sim = bpr_feature_cosine(f, s->item_norm, pos_item, best);
 				for (int32_t c = 1; c < n_cand; c++)
 				{
-					int32_t		item = sample_base(s, rng, user);
+					int32_t		item = sample_base(s, rng, user, pool);
 					float		sim = bpr_feature_cosine(f, s->item_norm, pos_item, item);
 
 					if (sim > best_sim)
@@ -382,7 +390,7 @@ bpr_sample_negative(const BprSampler *s, BprRng *rng, int32_t user,
 				return best;
 			}
 	}
-	return sample_base(s, rng, user);
+	return sample_base(s, rng, user, pool);
 }
 
 /* Fisher-Yates shuffle of n values */

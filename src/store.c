@@ -391,7 +391,8 @@ bpr_store_model_info(const char *model, BprModelInfo *info, MemoryContext mcxt)
 		  "(hyperparameters->>'bias')::bool, "
 		  "ARRAY(SELECT jsonb_array_elements_text(hyperparameters->'user_layers')::int4), "
 		  "ARRAY(SELECT jsonb_array_elements_text(hyperparameters->'item_layers')::int4), "
-		  "coalesce((hyperparameters->>'positive_threshold')::float8, 4) "
+		  "coalesce((hyperparameters->>'positive_threshold')::float8, 4), "
+		  "(data->>'cold_user_offset')::float8 "
 		  "FROM bpr.models WHERE model = $1 AND active", 1, types, values, NULL);
 	if (SPI_processed == 0)
 		return false;
@@ -422,6 +423,9 @@ bpr_store_model_info(const char *model, BprModelInfo *info, MemoryContext mcxt)
 	d = SPI_getbinval(tup, desc, 14, &isnull);
 	read_layers(d, isnull, info->item_hidden, &info->n_item_hidden);
 	info->positive_threshold = DatumGetFloat8(SPI_getbinval(tup, desc, 15, &isnull));
+	d = SPI_getbinval(tup, desc, 16, &isnull);
+	info->calibrated = !isnull;
+	info->cold_offset = isnull ? 0.0f : (float) DatumGetFloat8(d);
 	MemoryContextSwitchTo(old);
 	/* a table dropped since training is treated as absent */
 	if (OidIsValid(info->users) && get_rel_name(info->users) == NULL)

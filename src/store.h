@@ -27,6 +27,8 @@ typedef struct BprModelInfo
 	char	   *rating_column;	/* NULL: implicit feedback */
 	double		positive_threshold;
 	int32		vec_dim;		/* stored vector width */
+	bool		calibrated;		/* the last column is a user score offset */
+	float		cold_offset;	/* offset of a user with no ratings */
 	int32		dim;
 	int32		field_dim;
 	BprOutputKind output;

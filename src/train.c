@@ -13,6 +13,7 @@
 #include "utils/memutils.h"
 
 #include "bpr.h"
+#include "calibration.h"
 #include "dataset.h"
 #include "encode.h"
 #include "evaluate.h"
@@ -132,16 +133,18 @@ check_categorical(const BprTrainArgs *a)
 	}
 }
 
-/* Training data summary as a JSON object */
+/* Training data summary (and the cold users' score offset) as a JSON object */
 static char *
-data_json(const BprDataset *ds, const BprTrainer *t)
+data_json(const BprDataset *ds, const BprTrainer *t, bool calibrated, float cold_offset)
 {
+	char	   *offset = calibrated ? psprintf(", \"cold_user_offset\": %.9g", cold_offset) : "";
+
 	return psprintf("{\"users\": %d, \"items\": %d, \"ratings\": " INT64_FORMAT
 					", \"positives\": " INT64_FORMAT ", \"negatives\": " INT64_FORMAT
 					", \"trained_positives\": " INT64_FORMAT ", \"skipped_rows\": " INT64_FORMAT
-					", \"duplicate_rows\": " INT64_FORMAT "}",
+					", \"duplicate_rows\": " INT64_FORMAT "%s}",
 					ds->n_users, ds->n_items, ds->n_ratings, ds->n_positives, ds->n_negatives,
-					t->n_pairs, ds->skipped, ds->duplicates);
+					t->n_pairs, ds->skipped, ds->duplicates, offset);
 }
 
 /* Trains a new version of a model from ratings (and user/item features) and activates it */
@@ -166,6 +169,8 @@ bpr_train(PG_FUNCTION_ARGS)
 	float	   *uvec,
 			   *ivec;
 	int32		version;
+	int32		vec_dim;
+	float		cold_offset = 0.0f;
 	double		start = bpr_now();
 	double		seconds;
 	Datum		values[9];
@@ -250,10 +255,16 @@ bpr_train(PG_FUNCTION_ARGS)
 	if (st.validation != NULL)
 		bpr_trainer_restore_best(t);
 
-	uvec = bpr_pg_alloc(&alloc, (size_t) ds.n_users, sizeof(float) * t->vec_dim, "user vectors");
-	ivec = bpr_pg_alloc(&alloc, (size_t) ds.n_items, sizeof(float) * t->vec_dim, "item vectors");
+	/* the vectors to store: tower outputs, then the users' score offsets */
+	uvec = bpr_pg_alloc(&alloc, (size_t) ds.n_users, sizeof(float) * (t->vec_dim + 1), "user vectors");
+	ivec = bpr_pg_alloc(&alloc, (size_t) ds.n_items, sizeof(float) * (t->vec_dim + 1), "item vectors");
 	bpr_trainer_user_vectors(t, uvec);
 	bpr_trainer_item_vectors(t, ivec);
+	vec_dim = t->vec_dim;
+	if (args.calibrate)
+		vec_dim = bpr_calibrate_vectors(&ds.inter, uvec, ivec, vec_dim,
+										bpr_pg_alloc(&alloc, (size_t) ds.n_users, sizeof(float), "user offsets"),
+										&cold_offset);
 
 	/* store the new version, then make it the active one */
 	version = bpr_store_next_version(args.model);
@@ -262,7 +273,7 @@ bpr_train(PG_FUNCTION_ARGS)
 	seconds = bpr_now() - start;
 	bpr_store_insert_model(args.model, version, args.ratings, args.users, args.items,
 						   args.user_column, args.item_column, args.rating_column,
-						   t->vec_dim, hyper.data, data_json(&ds, t), t->epochs_run,
+						   vec_dim, hyper.data, data_json(&ds, t, vec_dim > t->vec_dim, cold_offset), t->epochs_run,
 						   t->triplets_seen, t->final_loss, seconds,
 						   st.validation && st.best_epoch > 0 ?
 						   st.log[st.best_epoch - 1].metrics_json : NULL);
@@ -270,8 +281,8 @@ bpr_train(PG_FUNCTION_ARGS)
 	bpr_store_encoding(args.model, version, "item", &ienc);
 	bpr_store_parameters(args.model, version, "user", t->user);
 	bpr_store_parameters(args.model, version, "item", t->item);
-	bpr_store_vectors(args.model, version, "user", ds.user_ids, ds.n_users, uvec, t->vec_dim);
-	bpr_store_vectors(args.model, version, "item", ds.item_ids, ds.n_items, ivec, t->vec_dim);
+	bpr_store_vectors(args.model, version, "user", ds.user_ids, ds.n_users, uvec, vec_dim);
+	bpr_store_vectors(args.model, version, "item", ds.item_ids, ds.n_items, ivec, vec_dim);
 	bpr_store_log(args.model, version, st.log, st.n_log);
 	bpr_store_activate(args.model, version);
 	SPI_finish();

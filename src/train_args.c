@@ -23,7 +23,8 @@ enum
 	A_RATING_COLUMN, A_USER_FEATURES, A_ITEM_FEATURES, A_CATEGORICAL, A_PRESET,
 	A_DIM, A_USER_LAYERS, A_ITEM_LAYERS, A_OUTPUT, A_USE_IDS, A_POS_THRESHOLD,
 	A_NEG_THRESHOLD, A_NEGATIVES, A_HARD, A_HARD_CANDIDATES, A_EPOCHS,
-	A_BATCH_SIZE, A_LEARNING_RATE, A_L2, A_SEED, A_VALIDATION, A_PATIENCE
+	A_BATCH_SIZE, A_LEARNING_RATE, A_L2, A_SEED, A_VALIDATION, A_PATIENCE,
+	A_RATED_SHARE
 };
 
 /* Raises the standard error for a bad hyperparameter */
@@ -44,21 +45,22 @@ preset_default(BprTrainArgs *a)
 	c->use_ids = true;
 	c->bias = true;
 	c->id_init = 0.01f;
-	c->sampler.negatives = BPR_NEG_BOTH;
-	c->sampler.rated_share = 0.2f;
+	c->sampler.negatives = BPR_NEG_UNRATED;
+	c->sampler.rated_share = 0.0f;
 	c->sampler.hard = BPR_HARD_MODEL;
 	c->sampler.candidates = 5;
 	c->uniform_users = false;
 	c->epochs = 30;
 	c->epoch_triplets = 0;
 	c->batch_size = 256;
-	c->learning_rate = 0.005f;
+	c->learning_rate = 0.002f;
 	c->final_lr_ratio = 0.1f;
-	c->l2 = 0.0001f;
+	c->l2 = 0.04f;
 	c->weight_decay = 0.0f;
 	c->seed = 42;
 	a->positive_threshold = 4;
 	a->negative_threshold = 3;
+	a->calibrate = true;
 }
 
 /* The lecture notebook's model and training (field-separated embeddings and the true BPR loss aside) */
@@ -313,12 +315,19 @@ bpr_train_args_parse(FunctionCallInfo fcinfo, BprTrainArgs *a)
 	if (c->sampler.hard == BPR_HARD_FEATURES && c->sampler.candidates == 0 &&
 		c->sampler.negatives != BPR_NEG_RATED)
 		c->sampler.candidates = 5;
+	if (!PG_ARGISNULL(A_RATED_SHARE))
+	{
+		c->sampler.rated_share = (float) arg_double(fcinfo, A_RATED_SHARE, "rated_share", 0.0, 1.0);
+		if (c->sampler.negatives != BPR_NEG_BOTH)
+			BAD_VALUE("rated_share needs negatives 'both'");
+	}
+	else if (c->sampler.negatives == BPR_NEG_BOTH &&
+			 (c->sampler.rated_share <= 0.0f || c->sampler.rated_share >= 1.0f))
+		c->sampler.rated_share = 0.2f;
 	if (c->sampler.negatives == BPR_NEG_RATED)
 		c->sampler.rated_share = 1.0f;
 	else if (c->sampler.negatives == BPR_NEG_UNRATED)
 		c->sampler.rated_share = 0.0f;
-	else if (c->sampler.rated_share <= 0.0f || c->sampler.rated_share >= 1.0f)
-		c->sampler.rated_share = 0.2f;
 	if (!PG_ARGISNULL(A_EPOCHS))
 		c->epochs = arg_int(fcinfo, A_EPOCHS, "epochs", 1, 100000);
 	if (!PG_ARGISNULL(A_BATCH_SIZE))
@@ -401,5 +410,6 @@ bpr_train_args_json(const BprTrainArgs *a, StringInfo buf)
 					 c->uniform_users ? "true" : "false", c->epochs, (int64) c->epoch_triplets);
 	appendStringInfo(buf, ", \"batch_size\": %d, \"learning_rate\": %g, \"final_lr_ratio\": %g, \"l2\": %g, \"seed\": " INT64_FORMAT,
 					 c->batch_size, c->learning_rate, c->final_lr_ratio, c->l2, (int64) c->seed);
-	appendStringInfo(buf, ", \"id_init\": %g, \"patience\": %d}", c->id_init, a->patience);
+	appendStringInfo(buf, ", \"id_init\": %g, \"patience\": %d, \"calibrate\": %s}", c->id_init, a->patience,
+					 a->calibrate ? "true" : "false");
 }

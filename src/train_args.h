@@ -31,6 +31,7 @@ typedef struct BprTrainArgs
 	double		negative_threshold;
 	Oid			validation;		/* InvalidOid: none */
 	int32		patience;		/* 0: no early stopping */
+	bool		calibrate;		/* per-user score offsets (explicit ratings) */
 	BprTrainConfig cfg;
 } BprTrainArgs;
 

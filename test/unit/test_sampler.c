@@ -277,11 +277,11 @@ test_sampler(void)
 		 */
 		for (int i = 0; i < 10; i++)
 			iv[3 * i] = (float) (i % 5);
-		make_sampler(&s, BPR_NEG_BOTH, 0.5f, BPR_HARD_MODEL, 3, NULL);
+		make_sampler(&s, BPR_NEG_UNRATED, 0.0f, BPR_HARD_MODEL, 3, NULL);
 		s.item_vectors = iv;
 		s.user_dim = 2;
 		s.item_dim = 3;
-		make_sampler(&plain, BPR_NEG_BOTH, 0.5f, BPR_HARD_NONE, 0, NULL);
+		make_sampler(&plain, BPR_NEG_UNRATED, 0.0f, BPR_HARD_NONE, 0, NULL);
 		ok = true;
 		for (int t = 0; t < 500; t++)
 		{
@@ -306,6 +306,34 @@ test_sampler(void)
 				ok = false;
 		}
 		CHECK(ok);
+
+		/*
+		 * BOTH with MODEL: the pool is chosen once per triplet, so even when the
+		 * disliked items (2, 7, 9) score highest, they are picked about
+		 * rated_share of the time, never by winning against unrated candidates.
+		 */
+		for (int i = 0; i < 10; i++)
+			iv[3 * i] = (i == 2 || i == 7 || i == 9) ? 100.0f : (float) i;
+		make_sampler(&s, BPR_NEG_BOTH, 0.3f, BPR_HARD_MODEL, 10, NULL);
+		s.item_vectors = iv;
+		s.user_dim = 2;
+		s.item_dim = 3;
+		{
+			int			n_dis = 0;
+
+			ok = true;
+			for (int t = 0; t < 10000; t++)
+			{
+				int32_t		q = bpr_sample_negative(&s, &rng, 0, 1, uv);
+
+				if (q == 2 || q == 7 || q == 9)
+					n_dis++;
+				else if (q != 8)	/* the best unrated item: 10 candidates nearly always find it */
+					ok = ok && (q == 6 || q == 5 || q == 3 || q == 0);
+			}
+			CHECK(ok);
+			CHECK(n_dis > 2700 && n_dis < 3300);
+		}
 	}
 
 	/* FEATURES: norms and cosine by hand */

@@ -4,6 +4,7 @@
  */
 #include <string.h>
 
+#include "calibration.h"
 #include "evaluation.h"
 #include "trainer.h"
 #include "unit.h"
@@ -258,10 +259,57 @@ test_evaluation(void)
 	CHECK_CLOSE(r.coverage, 0.5, 1e-9);
 }
 
+/* Score offsets by hand; they shift users, never reorder a user's items */
+static void
+test_calibration(void)
+{
+	/* users: 0 liked 3 of 4 rated, 1 liked 1 of 4; vectors of width 1 */
+	int64_t		pos_ptr[3] = {0, 3, 4};
+	int32_t		pos[4] = {0, 1, 2, 3};
+	int64_t		neg_ptr[3] = {0, 1, 4};
+	int32_t		neg[4] = {3, 0, 1, 2};
+	int64_t		rated_ptr[3] = {0, 4, 8};
+	int32_t		rated[8] = {0, 1, 2, 3, 0, 1, 2, 3};
+	BprInteractions d = {2, 4, pos_ptr, pos, neg_ptr, neg, rated_ptr, rated};
+	float		uvec[4] = {1.0f, 1.0f};
+	float		ivec[8] = {1.0f, 2.0f, 3.0f, 4.0f};
+	float		offsets[2];
+	float		cold;
+	double		spread;
+	int32_t		w;
+
+	/*
+	 * Scores over the 8 rated pairs: 1,2,3,4 for each user: mean 2.5, spread
+	 * sqrt(1.25).  Global liked share 4/8 = 0.5.  User 0: (3 + 1) / (4 + 2) =
+	 * 2/3, logit ln 2; user 1: (1 + 1) / 6 = 1/3, logit -ln 2; cold: logit 0.5 = 0.
+	 */
+	bpr_user_offsets(&d, uvec, ivec, 1, offsets, &cold);
+	spread = sqrt(1.25);
+	CHECK_CLOSE(offsets[0], spread * log(2.0), 1e-5);
+	CHECK_CLOSE(offsets[1], -spread * log(2.0), 1e-5);
+	CHECK_CLOSE(cold, 0.0, 1e-6);
+
+	/* appended as a last column: users carry the offset, items a 1 */
+	w = bpr_calibrate_vectors(&d, uvec, ivec, 1, offsets, &cold);
+	CHECK(w == 2);
+	CHECK_CLOSE(uvec[0], 1.0, 0.0);
+	CHECK_CLOSE(uvec[1], offsets[0], 0.0);
+	CHECK_CLOSE(uvec[3], offsets[1], 0.0);
+	for (int i = 0; i < 4; i++)
+	{
+		CHECK_CLOSE(ivec[2 * i], (double) (i + 1), 0.0);
+		CHECK_CLOSE(ivec[2 * i + 1], 1.0, 0.0);
+	}
+	/* no disliked rating: nothing to calibrate on */
+	neg_ptr[1] = neg_ptr[2] = 0;
+	CHECK(bpr_calibrate_vectors(&d, uvec, ivec, 2, offsets, &cold) == 2);
+}
+
 void
 test_trainer(void)
 {
 	test_learns();
 	test_control();
 	test_evaluation();
+	test_calibration();
 }
