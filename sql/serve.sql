@@ -70,3 +70,11 @@ SET ROLE regress_bpr_nobody;
 SELECT expect_error($$SELECT bpr.bpr_score(1, 2, 's')$$);
 RESET ROLE;
 DROP ROLE regress_bpr_nobody;
+
+-- OpenBLAS worker threads (if the library started any) block the signals a backend handles:
+-- HUP, INT, QUIT, USR1, USR2, ALRM, TERM, URG (mask 0x406A07)
+SELECT count(*) AS blas_threads_taking_signals
+  FROM pg_ls_dir('/proc/' || pg_backend_pid() || '/task') AS t(tid)
+ WHERE tid::int <> pg_backend_pid()
+   AND (('x' || lpad(substring(pg_read_file('/proc/' || pg_backend_pid() || '/task/' || tid || '/status')
+                               FROM 'SigBlk:\s*([0-9a-f]+)'), 16, '0'))::bit(64)::bigint & 4221447) <> 4221447;

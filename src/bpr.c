@@ -4,6 +4,8 @@
 #include "postgres.h"
 
 #include <cblas.h>
+#include <pthread.h>
+#include <signal.h>
 #include <time.h>
 
 #include "fmgr.h"
@@ -22,11 +24,38 @@ static int	bpr_blas_threads = 1;
 
 void		_PG_init(void);
 
+/*
+ * OpenBLAS's pthread build starts its worker threads when the library loads,
+ * with the backend's signal mask.  These internals (weak: other builds of the
+ * library still load) let bpr restart the pool with every signal blocked, so
+ * that no signal meant for the backend is handled on a BLAS thread.
+ */
+extern int	blas_thread_init(void) __attribute__((weak));
+extern int	blas_thread_shutdown_(void) __attribute__((weak));
+
+/* Sets OpenBLAS's thread count with signals blocked, so new workers inherit a blocked mask */
+static void
+set_blas_threads(int n, bool restart_pool)
+{
+	sigset_t	all,
+				old;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	if (restart_pool && blas_thread_shutdown_ != NULL && blas_thread_init != NULL)
+	{
+		blas_thread_shutdown_();
+		blas_thread_init();
+	}
+	openblas_set_num_threads(n);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
 /* Applies bpr.blas_threads to OpenBLAS */
 static void
 assign_blas_threads(int newval, void *extra)
 {
-	openblas_set_num_threads(newval);
+	set_blas_threads(newval, false);
 }
 
 /* Registers GUCs and sets OpenBLAS to the configured thread count */
@@ -66,7 +95,7 @@ _PG_init(void)
 							0,
 							NULL, assign_blas_threads, NULL);
 	MarkGUCPrefixReserved("bpr");
-	openblas_set_num_threads(bpr_blas_threads);
+	set_blas_threads(bpr_blas_threads, true);
 	bpr_cache_init();
 }
 
