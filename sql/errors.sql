@@ -51,6 +51,11 @@ CREATE TABLE planted.low_ratings AS SELECT user_id, item_id, 2 AS rating FROM pl
 SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.low_ratings')$$);
 CREATE TABLE planted.high_ratings AS SELECT user_id, item_id, 5 AS rating FROM planted.ratings;
 SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.high_ratings', negatives => 'rated')$$);
+-- with rated negatives, users who disliked nothing are left out, with a NOTICE
+CREATE TABLE planted.some_low AS SELECT user_id, item_id, CASE WHEN user_id % 2 = 0 THEN 5 ELSE rating END AS rating FROM planted.ratings;
+SELECT users, positives FROM bpr.bpr_train('half', ratings => 'planted.some_low', negatives => 'rated', hard_negatives => 'none', epochs => 1);
+SELECT (data->>'positives')::int - (data->>'trained_positives')::int AS untrained_positives FROM bpr.models WHERE model = 'half';
+SELECT bpr.bpr_drop('half');
 -- users who rated every item have no unrated negative
 CREATE TABLE planted.full_ratings AS SELECT u AS user_id, i AS item_id, 5 AS rating FROM generate_series(1, 3) u, generate_series(1, 4) i;
 SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.full_ratings', negatives => 'unrated')$$);

@@ -31,6 +31,6 @@ BprValidation *bpr_validation_prepare(Oid relid, const BprTrainArgs *args,
 void		bpr_validation_run(BprValidation *v, BprTrainer *t, BprMetricsResult *res);
 
 /* Metrics as a JSON object */
-char	   *bpr_metrics_json(const BprMetricsResult *r, int32 k);
+char	   *bpr_metrics_json(const BprMetricsResult *r, int32 k, int32 epoch);
 
 #endif
