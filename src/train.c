@@ -76,7 +76,6 @@ hook_epoch(void *arg, const BprEpochReport *r)
 		bpr_validation_run(st->validation, st->trainer, &res);
 		MemoryContextSwitchTo(old);
 		entry->metrics_json = bpr_metrics_json(&res, st->validation->k, r->epoch);
-		entry->seconds = r->seconds;
 		if (res.precision > st->best_metric || st->best_epoch == 0)
 		{
 			st->best_metric = res.precision;
