@@ -17,6 +17,37 @@
 /* Rows fetched from a cursor at a time */
 #define FETCH_ROWS 10000
 
+/* Opens a read-only cursor over a query with bound arguments (nargs may be 0) */
+void
+bpr_cursor_open(BprCursor *cursor, const char *sql, int nargs, Oid *types, Datum *values)
+{
+	SPIPlanPtr	plan = SPI_prepare(sql, nargs, types);
+
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql, SPI_result_code_string(SPI_result));
+	cursor->portal = SPI_cursor_open(NULL, plan, values, NULL, true);
+	cursor->batch = NULL;
+	/* the portal keeps its own copy of an unsaved plan */
+	SPI_freeplan(plan);
+}
+
+/* Frees the last batch and fetches the next one into cursor->batch; false (and closed) at the end */
+bool
+bpr_cursor_next(BprCursor *cursor)
+{
+	CHECK_FOR_INTERRUPTS();
+	if (cursor->batch != NULL)
+		SPI_freetuptable(cursor->batch);
+	SPI_cursor_fetch(cursor->portal, true, FETCH_ROWS);
+	cursor->batch = SPI_tuptable;
+	if (SPI_processed > 0)
+		return true;
+	SPI_freetuptable(cursor->batch);
+	cursor->batch = NULL;
+	SPI_cursor_close(cursor->portal);
+	return false;
+}
+
 /* Schema-qualified, quoted name of a relation */
 char *
 bpr_relation_sql_name(Oid relid)
@@ -67,8 +98,7 @@ bpr_read_ratings(Oid relid, const char *user_column, const char *item_column,
 				 const char *rating_column, BprPgAlloc *alloc, BprRatingRows *rows)
 {
 	StringInfoData sql;
-	SPIPlanPtr	plan;
-	Portal		portal;
+	BprCursor	cursor;
 	int64		cap = 1024;
 	int64		n = 0;
 
@@ -89,22 +119,14 @@ bpr_read_ratings(Oid relid, const char *user_column, const char *item_column,
 	rows->items = palloc_extended(cap * sizeof(int64), MCXT_ALLOC_HUGE);
 	rows->ratings = palloc_extended(cap * sizeof(float), MCXT_ALLOC_HUGE);
 
-	plan = SPI_prepare(sql.data, 0, NULL);
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql.data, SPI_result_code_string(SPI_result));
-	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
-	for (;;)
+	bpr_cursor_open(&cursor, sql.data, 0, NULL, NULL);
+	while (bpr_cursor_next(&cursor))
 	{
-		SPITupleTable *tt;
+		SPITupleTable *tt = cursor.batch;
 
-		CHECK_FOR_INTERRUPTS();
-		SPI_cursor_fetch(portal, true, FETCH_ROWS);
-		if (SPI_processed == 0)
-			break;
-		tt = SPI_tuptable;
-		if (n + (int64) SPI_processed > cap)
+		if (n + (int64) tt->numvals > cap)
 		{
-			while (n + (int64) SPI_processed > cap)
+			while (n + (int64) tt->numvals > cap)
 				cap *= 2;
 			if ((Size) cap * sizeof(int64) > MaxAllocHugeSize)
 				ereport(ERROR,
@@ -114,7 +136,7 @@ bpr_read_ratings(Oid relid, const char *user_column, const char *item_column,
 			rows->items = repalloc_huge(rows->items, cap * sizeof(int64));
 			rows->ratings = repalloc_huge(rows->ratings, cap * sizeof(float));
 		}
-		for (uint64 r = 0; r < SPI_processed; r++)
+		for (uint64 r = 0; r < tt->numvals; r++)
 		{
 			bool		un,
 						in,
@@ -134,10 +156,7 @@ bpr_read_ratings(Oid relid, const char *user_column, const char *item_column,
 			rows->ratings[n] = rating_column ? (float) rating : 1.0f;
 			n++;
 		}
-		SPI_freetuptable(tt);
 	}
-	SPI_cursor_close(portal);
-	SPI_freeplan(plan);
 	rows->n = n;
 	if (!rating_column)
 	{

@@ -9,6 +9,8 @@
 
 #include "postgres.h"
 
+#include "executor/spi.h"
+
 #include "bpr.h"
 #include "sampler.h"
 
@@ -46,6 +48,20 @@ typedef struct BprDataset
 
 /* Checks that a relation has a column of the role's types; returns its attnum */
 AttrNumber	bpr_check_column(Oid relid, const char *column, BprColumnRole role);
+
+/* A read-only SPI cursor read in batches */
+typedef struct BprCursor
+{
+	Portal		portal;
+	SPITupleTable *batch;		/* the current batch, freed by the next fetch */
+} BprCursor;
+
+/* Opens a read-only cursor over a query with bound arguments (nargs may be 0) */
+void		bpr_cursor_open(BprCursor *cursor, const char *sql, int nargs, Oid *types,
+							Datum *values);
+
+/* Frees the last batch and fetches the next one into cursor->batch; false (and closed) at the end */
+bool		bpr_cursor_next(BprCursor *cursor);
 
 /* Schema-qualified, quoted name of a relation */
 char	   *bpr_relation_sql_name(Oid relid);

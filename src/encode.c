@@ -380,8 +380,7 @@ bpr_encoding_fit(BprEncoding *enc, const int64 *ids, int32 n_ids,
 				 BprPgAlloc *alloc, BprFeatures *out)
 {
 	RawField   *raw;
-	SPIPlanPtr	plan;
-	Portal		portal;
+	BprCursor	cursor;
 	bool	   *seen;
 	int			nf = enc->n_fields;
 	int			n_num,
@@ -419,20 +418,12 @@ bpr_encoding_fit(BprEncoding *enc, const int64 *ids, int32 n_ids,
 	seen = palloc_extended(sizeof(bool) * Max(n_ids, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 
 	sql = bpr_encoding_select(enc);
-	plan = SPI_prepare(sql, 0, NULL);
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql, SPI_result_code_string(SPI_result));
-	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
-	for (;;)
+	bpr_cursor_open(&cursor, sql, 0, NULL, NULL);
+	while (bpr_cursor_next(&cursor))
 	{
-		SPITupleTable *tt;
+		SPITupleTable *tt = cursor.batch;
 
-		CHECK_FOR_INTERRUPTS();
-		SPI_cursor_fetch(portal, true, FETCH_ROWS);
-		if (SPI_processed == 0)
-			break;
-		tt = SPI_tuptable;
-		for (uint64 r = 0; r < SPI_processed; r++)
+		for (uint64 r = 0; r < tt->numvals; r++)
 		{
 			bool		isnull;
 			Datum		key = SPI_getbinval(tt->vals[r], tt->tupdesc, 1, &isnull);
@@ -477,10 +468,7 @@ bpr_encoding_fit(BprEncoding *enc, const int64 *ids, int32 n_ids,
 				}
 			}
 		}
-		SPI_freetuptable(tt);
 	}
-	SPI_cursor_close(portal);
-	SPI_freeplan(plan);
 	if (matched < n_ids)
 		ereport(NOTICE,
 				(errmsg(INT64_FORMAT " of %d rated entities have no row in \"%s\"; their features count as missing",

@@ -14,6 +14,7 @@
 #include "utils/memutils.h"
 
 #include "bpr.h"
+#include "dataset.h"
 #include "store.h"
 
 /* Rows per INSERT when writing vectors, and floats per parameter chunk */
@@ -547,27 +548,21 @@ bpr_store_load_vectors(const BprModelInfo *info, const char *side, int64 **ids_o
 	Oid			types[3] = {TEXTOID, INT4OID, TEXTOID};
 	Datum		values[3] = {CStringGetTextDatum(info->model), Int32GetDatum(info->version),
 	CStringGetTextDatum(side)};
-	SPIPlanPtr	plan;
-	Portal		portal;
+	BprCursor	cursor;
 	int64		cap = 1024,
 				n = 0;
 	int64	   *ids = MemoryContextAllocHuge(mcxt, cap * sizeof(int64));
 	float	   *vectors = MemoryContextAllocHuge(mcxt, cap * sizeof(float) * info->vec_dim);
 
-	plan = SPI_prepare("SELECT id, vector FROM bpr.embeddings WHERE model = $1 AND version = $2 "
-					   "AND side = $3 ORDER BY id", 3, types);
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-	portal = SPI_cursor_open(NULL, plan, values, NULL, true);
-	for (;;)
+	bpr_cursor_open(&cursor, "SELECT id, vector FROM bpr.embeddings WHERE model = $1 AND version = $2 "
+					"AND side = $3 ORDER BY id", 3, types, values);
+	while (bpr_cursor_next(&cursor))
 	{
-		CHECK_FOR_INTERRUPTS();
-		SPI_cursor_fetch(portal, true, 10000);
-		if (SPI_processed == 0)
-			break;
-		if (n + (int64) SPI_processed > cap)
+		SPITupleTable *tt = cursor.batch;
+
+		if (n + (int64) tt->numvals > cap)
 		{
-			while (n + (int64) SPI_processed > cap)
+			while (n + (int64) tt->numvals > cap)
 				cap *= 2;
 			if (cap > PG_INT32_MAX)
 				ereport(ERROR,
@@ -576,14 +571,14 @@ bpr_store_load_vectors(const BprModelInfo *info, const char *side, int64 **ids_o
 			ids = repalloc_huge(ids, cap * sizeof(int64));
 			vectors = repalloc_huge(vectors, cap * sizeof(float) * info->vec_dim);
 		}
-		for (uint64 r = 0; r < SPI_processed; r++)
+		for (uint64 r = 0; r < tt->numvals; r++)
 		{
 			bool		isnull;
-			HeapTuple	tup = SPI_tuptable->vals[r];
+			HeapTuple	tup = tt->vals[r];
 			ArrayType  *arr;
 
-			ids[n] = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull));
-			arr = DatumGetArrayTypeP(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull));
+			ids[n] = DatumGetInt64(SPI_getbinval(tup, tt->tupdesc, 1, &isnull));
+			arr = DatumGetArrayTypeP(SPI_getbinval(tup, tt->tupdesc, 2, &isnull));
 			if (ARR_NDIM(arr) != 1 || ARR_HASNULL(arr) || ARR_ELEMTYPE(arr) != FLOAT4OID ||
 				ARR_DIMS(arr)[0] != info->vec_dim)
 				ereport(ERROR,
@@ -593,10 +588,7 @@ bpr_store_load_vectors(const BprModelInfo *info, const char *side, int64 **ids_o
 			memcpy(vectors + (size_t) n * info->vec_dim, ARR_DATA_PTR(arr), sizeof(float) * info->vec_dim);
 			n++;
 		}
-		SPI_freetuptable(SPI_tuptable);
 	}
-	SPI_cursor_close(portal);
-	SPI_freeplan(plan);
 	*ids_out = ids;
 	*vectors_out = vectors;
 	return (int32) n;
