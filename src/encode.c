@@ -18,9 +18,6 @@
 #include "dataset.h"
 #include "encode.h"
 
-/* Rows fetched from a cursor at a time */
-#define FETCH_ROWS 10000
-
 /* True when name is in a list of C strings */
 static bool
 list_has_string(List *list, const char *name)
