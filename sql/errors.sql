@@ -35,6 +35,8 @@ SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.ratings', ne
 SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.ratings', hard_negatives => 'very')$$);
 SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.ratings', hard_candidates => 0)$$);
 SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.ratings', preset => 'best')$$);
+SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.ratings', rated_share => 0.5)$$);
+SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.ratings', negatives => 'both', rated_share => 1.5)$$);
 SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.ratings', patience => 3)$$);
 SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.ratings', rating_column => NULL, negatives => 'rated')$$);
 SELECT expect_error($$SELECT bpr.bpr_train(NULL, ratings => 'planted.ratings')$$);

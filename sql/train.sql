@@ -68,12 +68,14 @@ SELECT model, users, items, positives, epochs
                      output => 'linear', use_ids => false, positive_threshold => 5,
                      negative_threshold => 2, negatives => 'both', hard_negatives => 'features',
                      hard_candidates => 3, epochs => 2, batch_size => 64, learning_rate => 0.01,
-                     l2 => 0.001, seed => 123, validation => 'planted.ratings_test', patience => 2);
+                     l2 => 0.001, seed => 123, validation => 'planted.ratings_test', patience => 2,
+                     rated_share => 0.3);
 SELECT tower, position, column_name, kind, cardinality(vocabulary) AS vocabulary
   FROM bpr.features WHERE model = 'all' ORDER BY 1 DESC, 2;
 SELECT hyperparameters->>'positive_threshold' AS pos, hyperparameters->>'negative_threshold' AS neg,
        hyperparameters->>'hard_candidates' AS candidates, hyperparameters->>'l2' AS l2,
-       hyperparameters->>'seed' AS seed, (data->>'positives')::int AS positives,
+       hyperparameters->>'seed' AS seed, hyperparameters->>'rated_share' AS rated_share,
+       (data->>'positives')::int AS positives,
        metrics IS NOT NULL AS has_metrics
   FROM bpr.models WHERE model = 'all';
 SELECT epoch, metrics ? 'precision' AS has_precision FROM bpr.training_log WHERE model = 'all' ORDER BY epoch;
