@@ -31,7 +31,4 @@ void	   *bpr_pg_alloc(BprPgAlloc *a, size_t n, size_t size, const char *what);
 /* Seconds since an arbitrary epoch, monotonic */
 double		bpr_now(void);
 
-/* Invalidates every backend's serving cache (registry changed) */
-void		bpr_invalidate_models(void);
-
 #endif

@@ -117,7 +117,7 @@ bpr_read_ratings(Oid relid, const char *user_column, const char *item_column,
 	/* growable arrays in the caller's context; the final ones are charged to the budget */
 	rows->users = palloc_extended(cap * sizeof(int64), MCXT_ALLOC_HUGE);
 	rows->items = palloc_extended(cap * sizeof(int64), MCXT_ALLOC_HUGE);
-	rows->ratings = palloc_extended(cap * sizeof(float), MCXT_ALLOC_HUGE);
+	rows->ratings = palloc_extended(cap * sizeof(double), MCXT_ALLOC_HUGE);
 
 	bpr_cursor_open(&cursor, sql.data, 0, NULL, NULL);
 	while (bpr_cursor_next(&cursor))
@@ -134,7 +134,7 @@ bpr_read_ratings(Oid relid, const char *user_column, const char *item_column,
 						 errmsg("too many ratings")));
 			rows->users = repalloc_huge(rows->users, cap * sizeof(int64));
 			rows->items = repalloc_huge(rows->items, cap * sizeof(int64));
-			rows->ratings = repalloc_huge(rows->ratings, cap * sizeof(float));
+			rows->ratings = repalloc_huge(rows->ratings, cap * sizeof(double));
 		}
 		for (uint64 r = 0; r < tt->numvals; r++)
 		{
@@ -153,7 +153,7 @@ bpr_read_ratings(Oid relid, const char *user_column, const char *item_column,
 			}
 			rows->users[n] = DatumGetInt64(u);
 			rows->items[n] = DatumGetInt64(i);
-			rows->ratings[n] = rating_column ? (float) rating : 1.0f;
+			rows->ratings[n] = rating_column ? rating : 1.0;
 			n++;
 		}
 	}
@@ -164,7 +164,7 @@ bpr_read_ratings(Oid relid, const char *user_column, const char *item_column,
 		rows->ratings = NULL;
 	}
 	/* charge what is kept */
-	alloc->used += (Size) n * (2 * sizeof(int64) + sizeof(float));
+	alloc->used += (Size) n * (2 * sizeof(int64) + sizeof(double));
 }
 
 /* Orders int64 values ascending */
@@ -227,7 +227,7 @@ typedef struct DenseRating
 {
 	int32		user;
 	int32		item;
-	float		rating;
+	double		rating;
 } DenseRating;
 
 /* Orders dense ratings by user, then item */
@@ -273,7 +273,7 @@ bpr_dataset_build(const BprRatingRows *rows, double positive_threshold,
 			CHECK_FOR_INTERRUPTS();
 		dense[r].user = bpr_id_index(ds->user_ids, ds->n_users, rows->users[r]);
 		dense[r].item = bpr_id_index(ds->item_ids, ds->n_items, rows->items[r]);
-		dense[r].rating = implicit ? 1.0f : rows->ratings[r];
+		dense[r].rating = implicit ? 1.0 : rows->ratings[r];
 	}
 	qsort(dense, rows->n, sizeof(DenseRating), cmp_dense);
 	/* fold repeated (user, item) rows, keeping the highest rating */

@@ -27,7 +27,7 @@ typedef struct BprRatingRows
 	int64		n;
 	int64	   *users;
 	int64	   *items;
-	float	   *ratings;		/* NULL for implicit feedback (no rating column) */
+	double	   *ratings;		/* NULL for implicit feedback (no rating column) */
 	int64		skipped;		/* rows with a NULL id or rating, or a non-finite rating */
 } BprRatingRows;
 

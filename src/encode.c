@@ -606,8 +606,14 @@ bpr_encoding_encode_row(const BprEncoding *enc, const Datum *values,
 			int64	   *ptr = palloc0(sizeof(int64) * 2);
 			int32	   *idx = palloc0(sizeof(int32) * Max(n, 1));
 
+			/* an element never seen in training has no trained row: left out */
 			for (int32 j = 0; j < n; j++)
-				m = (int32) bag_add(idx, 0, m, vocab_code(field, texts[j]));
+			{
+				int32		code = vocab_code(field, texts[j]);
+
+				if (code > 0)
+					m = (int32) bag_add(idx, 0, m, code);
+			}
 			ptr[1] = m;
 			multi[mi].card = field->n_vocab + 1;
 			multi[mi].ptr = ptr;

@@ -23,7 +23,7 @@ typedef struct UserLists
 {
 	int64	   *ptr;
 	int32	   *items;
-	float	   *ratings;
+	double	   *ratings;
 	int64		dropped;		/* rows whose user or item the model does not know */
 } UserLists;
 
@@ -54,7 +54,7 @@ group_rows(const BprRatingRows *rows, const int64 *user_ids, int32 n_users,
 	for (int32 u = 0; u < n_users; u++)
 		out->ptr[u + 1] += out->ptr[u];
 	out->items = bpr_pg_alloc(alloc, Max(kept, 1), sizeof(int32), "test rows");
-	out->ratings = bpr_pg_alloc(alloc, Max(kept, 1), sizeof(float), "test rows");
+	out->ratings = bpr_pg_alloc(alloc, Max(kept, 1), sizeof(double), "test rows");
 	fill = palloc_extended(sizeof(int64) * ((size_t) n_users + 1), MCXT_ALLOC_HUGE);
 	memcpy(fill, out->ptr, sizeof(int64) * ((size_t) n_users + 1));
 	for (int64 r = 0; r < rows->n; r++)
@@ -65,7 +65,7 @@ group_rows(const BprRatingRows *rows, const int64 *user_ids, int32 n_users,
 			continue;
 		p = fill[ru[r]]++;
 		out->items[p] = ri[r];
-		out->ratings[p] = rows->ratings ? rows->ratings[r] : 1.0f;
+		out->ratings[p] = rows->ratings ? rows->ratings[r] : 1.0;
 	}
 	pfree(fill);
 	pfree(ru);
@@ -235,6 +235,7 @@ bpr_evaluate(PG_FUNCTION_ARGS)
 	in.threshold = rating_column ? threshold : 0.0;
 	in.k = k;
 	bpr_evaluate_model(&in, &alloc.base, check_interrupts, NULL, &res);
+	bpr_cache_release();
 	SPI_finish();
 
 	MemoryContextSwitchTo(caller);

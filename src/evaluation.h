@@ -21,7 +21,7 @@ typedef struct BprEvalInput
 	const int32_t *train_items;
 	const int64_t *test_ptr;	/* n_users + 1: test rows of each user */
 	const int32_t *test_items;
-	const float *test_ratings;
+	const double *test_ratings;
 	double		threshold;		/* liked: rating >= threshold */
 	int32_t		k;
 } BprEvalInput;

@@ -13,6 +13,7 @@
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "access/xact.h"
 
 #include "bpr.h"
 #include "dataset.h"
@@ -20,9 +21,22 @@
 #include "trainer.h"
 
 static BprCachedModel *cached_models = NULL;
-static bool cache_stale = false;
-static Oid	models_relid = InvalidOid;
 static char *cached_default = NULL;
+static Oid	models_relid = InvalidOid;
+static Oid	embeddings_relid = InvalidOid;
+
+/* the registry changed: drop everything at the next lookup that no caller is using */
+static bool cache_stale = false;
+
+/*
+ * An invalidation arrived during this transaction: what the transaction
+ * reloads may still be read with a snapshot from before the change, so the
+ * cache is dropped once more when the transaction ends.
+ */
+static bool stale_this_xact = false;
+
+/* callers between bpr_cache_get and bpr_cache_release */
+static int	cache_pins = 0;
 
 PG_FUNCTION_INFO_V1(bpr_models_changed);
 
@@ -31,24 +45,39 @@ static void
 invalidate_callback(Datum arg, Oid relid)
 {
 	if (relid == InvalidOid || relid == models_relid)
+	{
 		cache_stale = true;
+		stale_this_xact = true;
+	}
 }
 
-/* Registers the invalidation callback (from _PG_init) */
+/* At transaction end: no caller is left, and a mid-transaction reload is not trusted */
+static void
+xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+		case XACT_EVENT_PREPARE:
+			cache_pins = 0;
+			if (stale_this_xact)
+				cache_stale = true;
+			stale_this_xact = false;
+			break;
+		default:
+			break;
+	}
+}
+
+/* Registers the invalidation and transaction callbacks (from _PG_init) */
 void
 bpr_cache_init(void)
 {
 	CacheRegisterRelcacheCallback(invalidate_callback, (Datum) 0);
-}
-
-/* Invalidates every backend's serving cache (registry changed) */
-void
-bpr_invalidate_models(void)
-{
-	Oid			relid = get_relname_relid("models", get_namespace_oid("bpr", false));
-
-	if (OidIsValid(relid))
-		CacheInvalidateRelcacheByRelid(relid);
+	RegisterXactCallback(xact_callback, NULL);
 }
 
 /* Statement trigger on bpr.models: the registry changed */
@@ -85,6 +114,9 @@ cache_reset(void)
 	if (cached_default)
 		pfree(cached_default);
 	cached_default = NULL;
+	/* the extension may have been dropped and created again */
+	models_relid = InvalidOid;
+	embeddings_relid = InvalidOid;
 	cache_stale = false;
 }
 
@@ -115,10 +147,15 @@ bpr_cache_get(const char *model)
 	BprCachedModel *m;
 	const char *name;
 
-	if (cache_stale)
+	if (cache_stale && cache_pins == 0)
 		cache_reset();
 	if (!OidIsValid(models_relid))
-		models_relid = get_relname_relid("models", get_namespace_oid("bpr", false));
+	{
+		Oid			schema = get_namespace_oid("bpr", false);
+
+		models_relid = get_relname_relid("models", schema);
+		embeddings_relid = get_relname_relid("embeddings", schema);
+	}
 
 	if (model != NULL)
 		name = model;
@@ -134,8 +171,7 @@ bpr_cache_get(const char *model)
 
 	/* the caller must be allowed to read the model */
 	{
-		Oid			emb = get_relname_relid("embeddings", get_namespace_oid("bpr", false));
-		AclResult	acl = pg_class_aclcheck(emb, GetUserId(), ACL_SELECT);
+		AclResult	acl = pg_class_aclcheck(embeddings_relid, GetUserId(), ACL_SELECT);
 
 		if (acl != ACLCHECK_OK)
 			aclcheck_error(acl, OBJECT_TABLE, "embeddings");
@@ -143,80 +179,120 @@ bpr_cache_get(const char *model)
 
 	for (m = cached_models; m != NULL; m = m->next)
 		if (strcmp(m->info.model, name) == 0)
-			return m;
-	m = load_model(name);
-	m->next = cached_models;
-	cached_models = m;
+			break;
+	if (m == NULL)
+	{
+		m = load_model(name);
+		m->next = cached_models;
+		cached_models = m;
+	}
+	cache_pins++;
 	return m;
 }
 
-/* Builds a side's cold-start tower and row query from the stored encoding and weights */
-static void
-load_tower(BprCachedModel *m, BprCachedSide *side, bool user_side)
+/* The caller is done with the entry bpr_cache_get returned */
+void
+bpr_cache_release(void)
 {
-	const BprModelInfo *info = &m->info;
-	const char *tower = user_side ? "user" : "item";
-	Oid			relid = user_side ? info->users : info->items;
-	BprTowerSpec spec;
-	MemoryContext old;
-	BprPgAlloc	pa;
+	if (cache_pins > 0)
+		cache_pins--;
+}
+
+/* The tower spec a stored encoding implies; false if it cannot be built */
+static bool
+cold_start_spec(const BprModelInfo *info, const BprEncoding *enc, bool user_side,
+				BprTowerSpec *spec)
+{
 	int			n_num,
 				n_cat,
 				n_multi;
 
-	side->tower_loaded = true;
-	if (!OidIsValid(relid))
-		return;
-	side->encoding.relid = relid;
-	side->encoding.key_column = MemoryContextStrdup(m->context,
-													user_side ? info->user_column : info->item_column);
-	bpr_store_load_encoding(info, tower, &side->encoding, m->context);
-	if (side->encoding.n_fields == 0)
-		return;
-	for (int f = 0; f < side->encoding.n_fields; f++)
-		if (!OidIsValid(side->encoding.fields[f].type))
-			return;				/* a feature column is gone: no cold start */
-
-	memset(&spec, 0, sizeof(spec));
-	bpr_encoding_counts(&side->encoding, &n_num, &n_cat, &n_multi);
-	spec.n_numeric = n_num;
-	spec.n_cat = n_cat;
-	spec.n_multi = n_multi;
-	for (int f = 0, c = 0, k = 0; f < side->encoding.n_fields; f++)
+	memset(spec, 0, sizeof(*spec));
+	bpr_encoding_counts(enc, &n_num, &n_cat, &n_multi);
+	if (n_cat > BPR_MAX_FIELDS || n_multi > BPR_MAX_FIELDS)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("model \"%s\" version %d has too many %s features",
+						info->model, info->version, user_side ? "user" : "item")));
+	spec->n_numeric = n_num;
+	spec->n_cat = n_cat;
+	spec->n_multi = n_multi;
+	for (int f = 0, c = 0, k = 0; f < enc->n_fields; f++)
 	{
-		if (side->encoding.fields[f].kind == BPR_FIELD_CATEGORICAL)
-			spec.cat_card[c++] = side->encoding.fields[f].n_vocab + 1;
-		else if (side->encoding.fields[f].kind == BPR_FIELD_MULTI)
-			spec.multi_card[k++] = side->encoding.fields[f].n_vocab + 1;
+		if (!OidIsValid(enc->fields[f].type))
+			return false;		/* a feature column is gone: no cold start */
+		if (enc->fields[f].kind == BPR_FIELD_CATEGORICAL)
+			spec->cat_card[c++] = enc->fields[f].n_vocab + 1;
+		else if (enc->fields[f].kind == BPR_FIELD_MULTI)
+			spec->multi_card[k++] = enc->fields[f].n_vocab + 1;
 	}
-	spec.field_dim = info->field_dim;
-	spec.n_hidden = user_side ? info->n_user_hidden : info->n_item_hidden;
-	memcpy(spec.hidden, user_side ? info->user_hidden : info->item_hidden, sizeof(spec.hidden));
+	spec->field_dim = info->field_dim;
+	spec->n_hidden = user_side ? info->n_user_hidden : info->n_item_hidden;
+	memcpy(spec->hidden, user_side ? info->user_hidden : info->item_hidden, sizeof(spec->hidden));
 	/* the item tower ends in the bias column; the offset column is added after */
-	spec.out_dim = user_side ? info->dim : info->vec_dim - (info->calibrated ? 1 : 0);
-	spec.output = info->output;
-	if (bpr_tower_spec_check(&spec) != NULL)
-		return;
+	spec->out_dim = user_side ? info->dim : info->vec_dim - (info->calibrated ? 1 : 0);
+	spec->output = info->output;
+	return bpr_tower_spec_check(spec) == NULL;
+}
 
-	old = MemoryContextSwitchTo(m->context);
-	bpr_pg_alloc_init(&pa, m->context);
-	pa.limit = 0;
-	side->tower = bpr_tower_create(&spec, 1, false, &pa.base);
-	if (!bpr_store_load_parameters(info, tower, side->tower))
-		side->tower = NULL;
-	MemoryContextSwitchTo(old);
+/*
+ * Builds a side's cold-start tower and row query from the stored encoding and
+ * weights.  Everything is built aside and attached only once complete, so an
+ * error (a permission, a cancel) leaves the side to be tried again.
+ */
+static void
+load_tower(BprCachedModel *m, BprCachedSide *side, bool user_side)
+{
+	const BprModelInfo *info = &m->info;
+	const char *tower_name = user_side ? "user" : "item";
+	Oid			relid = user_side ? info->users : info->items;
+	MemoryContext build = AllocSetContextCreate(CurrentMemoryContext, "bpr cold start",
+												ALLOCSET_SMALL_SIZES);
+	BprEncoding enc;
+	BprTower   *tower = NULL;
+	SPIPlanPtr	plan = NULL;
+	BprTowerSpec spec;
 
-	if (side->tower != NULL)
+	memset(&enc, 0, sizeof(enc));
+	if (OidIsValid(relid))
 	{
-		char	   *sql = psprintf("%s WHERE %s = $1", bpr_encoding_select(&side->encoding),
-								   quote_identifier(side->encoding.key_column));
+		enc.relid = relid;
+		enc.key_column = MemoryContextStrdup(build, user_side ? info->user_column : info->item_column);
+		bpr_store_load_encoding(info, tower_name, &enc, build);
+	}
+	if (enc.n_fields > 0 && cold_start_spec(info, &enc, user_side, &spec))
+	{
+		BprPgAlloc	pa;
+		MemoryContext old = MemoryContextSwitchTo(build);
+
+		bpr_pg_alloc_init(&pa, build);
+		pa.limit = 0;
+		tower = bpr_tower_create(&spec, 1, false, &pa.base);
+		if (!bpr_store_load_parameters(info, tower_name, tower))
+			tower = NULL;
+		MemoryContextSwitchTo(old);
+	}
+	if (tower != NULL)
+	{
+		char	   *sql = psprintf("%s WHERE %s = $1", bpr_encoding_select(&enc),
+								   quote_identifier(enc.key_column));
 		Oid			types[1] = {INT8OID};
 
-		side->row_plan = SPI_prepare(sql, 1, types);
-		if (side->row_plan == NULL)
+		plan = SPI_prepare(sql, 1, types);
+		if (plan == NULL)
 			elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql, SPI_result_code_string(SPI_result));
-		SPI_keepplan(side->row_plan);
 	}
+
+	/* complete: attach */
+	MemoryContextSetParent(build, m->context);
+	side->encoding = enc;
+	side->tower = tower;
+	if (plan != NULL)
+	{
+		SPI_keepplan(plan);
+		side->row_plan = plan;
+	}
+	side->tower_loaded = true;
 }
 
 /* Vector of an entity: trained, else cold start from its feature row; false if unknown */

@@ -39,11 +39,14 @@ typedef struct BprCachedModel
 	struct BprCachedModel *next;
 } BprCachedModel;
 
-/* Registers the invalidation callback (from _PG_init) */
+/* Registers the invalidation and transaction callbacks (from _PG_init) */
 void		bpr_cache_init(void);
 
 /* The cached active version of a model (NULL name: the default model); caller is in SPI */
 BprCachedModel *bpr_cache_get(const char *model);
+
+/* The caller is done with the entry bpr_cache_get returned (at transaction end anyway) */
+void		bpr_cache_release(void);
 
 /* Vector of an entity: trained, else cold start from its feature row; false if unknown */
 bool		bpr_cache_vector(BprCachedModel *m, bool user_side, int64 id, float *out);

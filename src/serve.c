@@ -50,6 +50,7 @@ bpr_score(PG_FUNCTION_ARGS)
 	if (found)
 		for (int32 d = 0; d < m->info.vec_dim; d++)
 			score += u[d] * v[d];
+	bpr_cache_release();
 	SPI_finish();
 	if (!found)
 		PG_RETURN_NULL();
@@ -133,6 +134,7 @@ bpr_recommend(PG_FUNCTION_ARGS)
 	k = Min(k, m->items.n);
 	if (k == 0 || m->items.n == 0)
 	{
+		bpr_cache_release();
 		SPI_finish();
 		return (Datum) 0;
 	}
@@ -156,6 +158,7 @@ bpr_recommend(PG_FUNCTION_ARGS)
 		values[2] = Int32GetDatum(r + 1);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
+	bpr_cache_release();
 	SPI_finish();
 	return (Datum) 0;
 }

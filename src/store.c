@@ -6,6 +6,7 @@
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "executor/spi.h"
+#include "access/xact.h"
 #include "miscadmin.h"
 #include "storage/lock.h"
 #include "utils/array.h"
@@ -44,7 +45,7 @@ query(const char *sql, int nargs, Oid *types, Datum *values, const char *nulls)
 		elog(ERROR, "SPI_execute_with_args failed for \"%s\": %s", sql, SPI_result_code_string(rc));
 }
 
-/* Serialises trainings (and activations) of one model name until the transaction ends */
+/* Serialises trainings of one model name until the transaction ends (40001 under REPEATABLE READ) */
 void
 bpr_store_lock_model(const char *model)
 {
@@ -52,10 +53,18 @@ bpr_store_lock_model(const char *model)
 	uint32		h = hash_bytes((const unsigned char *) model, strlen(model));
 
 	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, h, (uint32) strlen(model), BPR_LOCK_CLASS);
+	if (LockAcquire(&tag, ExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL)
+		return;
+	/* another training of this model is under way */
+	if (IsolationUsesXactSnapshot())
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not serialize access due to a concurrent training of model \"%s\"", model),
+				 errhint("The transaction might succeed if retried.")));
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
 }
 
-/* Next version number of a model (1 for a new one) */
+/* Locks the model's registry rows and returns its next version number (1 for a new one) */
 int32
 bpr_store_next_version(const char *model)
 {
@@ -64,7 +73,14 @@ bpr_store_next_version(const char *model)
 	bool		isnull;
 	Datum		d;
 
-	/* not read-only: a fresh snapshot sees a version committed while we waited for the lock */
+	/*
+	 * Lock the model's rows first: activations (bpr_activate, bpr_drop, other
+	 * trainings) then wait for this transaction, and under REPEATABLE READ a
+	 * version changed since the snapshot is a serialization failure.  Not
+	 * read-only: a fresh snapshot sees a version committed while we waited.
+	 */
+	run("SELECT version FROM bpr.models WHERE model = $1 ORDER BY version FOR UPDATE",
+		1, types, values, NULL, SPI_OK_SELECT);
 	run("SELECT coalesce(max(version), 0) + 1 FROM bpr.models WHERE model = $1",
 		1, types, values, NULL, SPI_OK_SELECT);
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
@@ -428,6 +444,13 @@ bpr_store_model_info(const char *model, BprModelInfo *info, MemoryContext mcxt)
 	info->calibrated = !isnull;
 	info->cold_offset = isnull ? 0.0f : (float) DatumGetFloat8(d);
 	MemoryContextSwitchTo(old);
+	/* the registry is data anyone with UPDATE can change: check what sizes depend on */
+	if (info->dim < 1 || info->dim > 4096 || info->field_dim < 1 || info->field_dim > 4096 ||
+		info->vec_dim != info->dim + (info->bias ? 1 : 0) + (info->calibrated ? 1 : 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("model \"%s\" version %d has inconsistent dimensions", model, info->version),
+				 errdetail("dim is %d, the vector width %d.", info->dim, info->vec_dim)));
 	/* a table dropped since training is treated as absent */
 	if (OidIsValid(info->users) && get_rel_name(info->users) == NULL)
 		info->users = InvalidOid;
@@ -526,7 +549,8 @@ bpr_store_load_parameters(const BprModelInfo *info, const char *tower, BprTower 
 					 errmsg("model \"%s\" version %d has an unknown %s tensor \"%s\"",
 							info->model, info->version, tower, name)));
 		tensor = &t->tensors[k];
-		if (n_cols != tensor->cols || first < 0 || n_rows < 0 || first + n_rows > tensor->rows ||
+		if (n_cols != tensor->cols || first < 0 || n_rows < 0 ||
+			(int64) first + n_rows > (int64) tensor->rows ||
 			ARR_NDIM(arr) != 1 || ARR_HASNULL(arr) || ARR_ELEMTYPE(arr) != FLOAT4OID ||
 			(int64) ARR_DIMS(arr)[0] != (int64) n_rows * n_cols)
 			ereport(ERROR,

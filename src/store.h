@@ -48,10 +48,10 @@ typedef struct BprLogEntry
 	char	   *metrics_json;	/* NULL or a JSON object */
 } BprLogEntry;
 
-/* Serialises trainings (and activations) of one model name until the transaction ends */
+/* Serialises trainings of one model name until the transaction ends (40001 under REPEATABLE READ) */
 void		bpr_store_lock_model(const char *model);
 
-/* Next version number of a model (1 for a new one) */
+/* Locks the model's registry rows and returns its next version number (1 for a new one) */
 int32		bpr_store_next_version(const char *model);
 
 /* Inserts the registry row of a new, not yet active, version */

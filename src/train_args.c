@@ -401,7 +401,7 @@ bpr_train_args_json(const BprTrainArgs *a, StringInfo buf)
 	appendStringInfo(buf, ", \"output\": \"%s\", \"use_ids\": %s, \"bias\": %s",
 					 bpr_output_name(c->output), c->use_ids ? "true" : "false",
 					 c->bias ? "true" : "false");
-	appendStringInfo(buf, ", \"positive_threshold\": %g, \"negative_threshold\": %g",
+	appendStringInfo(buf, ", \"positive_threshold\": %.17g, \"negative_threshold\": %.17g",
 					 a->positive_threshold, a->negative_threshold);
 	appendStringInfo(buf, ", \"negatives\": \"%s\", \"rated_share\": %g, \"hard_negatives\": \"%s\", \"hard_candidates\": %d",
 					 bpr_negatives_name(c->sampler.negatives), c->sampler.rated_share,
