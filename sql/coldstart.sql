@@ -36,6 +36,19 @@ INSERT INTO planted.users VALUES (5003, 30, 'seg-unheard-of', true);
 INSERT INTO planted.items VALUES (5003, 'x', '{western,drama}', 2000, 1);
 SELECT bpr.bpr_score(5003, 5003, 'hybrid') IS NOT NULL AS unseen_categories;
 
+-- a cold start refused (no SELECT on the stored features) is tried again once allowed
+CREATE ROLE regress_bpr_partial;
+GRANT USAGE ON SCHEMA bpr, planted TO regress_bpr_partial;
+GRANT SELECT ON bpr.models, bpr.embeddings, planted.users, planted.items TO regress_bpr_partial;
+SELECT version FROM bpr.bpr_train('cold2', ratings => 'planted.ratings', users => 'planted.users',
+                                  items => 'planted.items', epochs => 1, seed => 3);
+SET ROLE regress_bpr_partial;
+SELECT expect_error($$SELECT bpr.bpr_score(5001, 7, 'cold2')$$);
+RESET ROLE;
+SELECT bpr.bpr_score(5001, 7, 'cold2') IS NOT NULL AS cold_start_after_grant;
+DROP OWNED BY regress_bpr_partial;
+DROP ROLE regress_bpr_partial;
+
 -- unknown everywhere: NULL score, and an error from bpr_recommend
 SELECT bpr.bpr_score(9999, 7, 'hybrid') IS NULL AS unknown_user, bpr.bpr_score(42, 9999, 'hybrid') IS NULL AS unknown_item;
 SELECT expect_error($$SELECT * FROM bpr.bpr_recommend(9999, 5, 'hybrid')$$);

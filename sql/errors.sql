@@ -70,6 +70,16 @@ SELECT users, items FROM bpr.bpr_train('dirty', ratings => 'planted.dirty_rating
 SELECT data->>'skipped_rows' AS skipped, data->>'duplicate_rows' AS duplicates FROM bpr.models WHERE model = 'dirty';
 SELECT bpr.bpr_drop('dirty');
 
+-- thresholds compare exactly, also for values a float cannot hold (0.7, 0.3)
+CREATE TABLE planted.fractional AS
+SELECT user_id, item_id, CASE WHEN rating >= 4 THEN 0.7 ELSE 0.3 END::numeric AS rating FROM planted.ratings;
+SELECT positives = (SELECT count(*) FROM planted.ratings WHERE rating >= 4) AS exact_positives
+  FROM bpr.bpr_train('frac', ratings => 'planted.fractional', positive_threshold => 0.7,
+                     negative_threshold => 0.3, negatives => 'rated', hard_negatives => 'none', epochs => 1);
+SELECT hyperparameters->>'positive_threshold' AS pos, hyperparameters->>'negative_threshold' AS neg
+  FROM bpr.models WHERE model = 'frac';
+SELECT bpr.bpr_drop('frac');
+
 -- a table the caller may not read
 CREATE ROLE regress_bpr_reader;
 GRANT USAGE ON SCHEMA planted, bpr TO regress_bpr_reader;

@@ -49,6 +49,26 @@ SELECT * FROM dblink_get_result('other') AS t(version int);
 SELECT * FROM dblink_get_result('other') AS t(version int);
 SELECT version, active FROM bpr.models WHERE model = 'v' ORDER BY version;
 
+-- a session that absorbs the change in the middle of a REPEATABLE READ transaction keeps
+-- its snapshot's version there, and serves the new one from its next transaction on
+SELECT bpr.bpr_score(1, 2, 'v')::text AS v4_score \gset
+SELECT dblink_exec('other', 'BEGIN ISOLATION LEVEL REPEATABLE READ');
+SELECT score = :'v4_score' AS rr_sees_v4 FROM dblink('other', $$SELECT bpr.bpr_score(1, 2, 'v')::text$$) AS t(score text);
+SELECT version FROM bpr.bpr_train('v', ratings => 'planted.ratings', epochs => 1, seed => 6);
+SELECT score = :'v4_score' AS rr_still_sees_v4
+  FROM dblink('other', $$SELECT bpr.bpr_score(1, 2, 'v')::text FROM planted.items LIMIT 1$$) AS t(score text);
+SELECT dblink_exec('other', 'COMMIT');
+SELECT score = bpr.bpr_score(1, 2, 'v')::text AS next_transaction_sees_v5
+  FROM dblink('other', $$SELECT bpr.bpr_score(1, 2, 'v')::text$$) AS t(score text);
+
+-- under REPEATABLE READ a training that would wait for another one fails with 40001
+BEGIN;
+SELECT version FROM bpr.bpr_train('v', ratings => 'planted.ratings', epochs => 1, seed => 7);
+SELECT dblink_exec('other', 'BEGIN ISOLATION LEVEL REPEATABLE READ');
+SELECT * FROM dblink('other', $$SELECT expect_error('SELECT bpr.bpr_train(''v'', ratings => ''planted.ratings'', epochs => 1)')$$) AS t(error text);
+SELECT dblink_exec('other', 'ROLLBACK');
+ROLLBACK;
+
 -- activate an older version; the cache follows in this and other sessions
 SELECT bpr.bpr_activate('v', 1);
 SELECT bpr.bpr_score(1, 2, 'v')::text = :'v1_score' AS back_to_v1;

@@ -11,6 +11,7 @@
 #include "catalog/pg_type.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/float.h"
 #include "utils/json.h"
 #include "utils/lsyscache.h"
 
@@ -401,8 +402,10 @@ bpr_train_args_json(const BprTrainArgs *a, StringInfo buf)
 	appendStringInfo(buf, ", \"output\": \"%s\", \"use_ids\": %s, \"bias\": %s",
 					 bpr_output_name(c->output), c->use_ids ? "true" : "false",
 					 c->bias ? "true" : "false");
-	appendStringInfo(buf, ", \"positive_threshold\": %.17g, \"negative_threshold\": %.17g",
-					 a->positive_threshold, a->negative_threshold);
+	/* thresholds in the shortest text that reads back exactly */
+	appendStringInfo(buf, ", \"positive_threshold\": %s, \"negative_threshold\": %s",
+					 float8out_internal(a->positive_threshold),
+					 float8out_internal(a->negative_threshold));
 	appendStringInfo(buf, ", \"negatives\": \"%s\", \"rated_share\": %g, \"hard_negatives\": \"%s\", \"hard_candidates\": %d",
 					 bpr_negatives_name(c->sampler.negatives), c->sampler.rated_share,
 					 bpr_hard_name(c->sampler.hard), c->sampler.candidates);
