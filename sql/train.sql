@@ -111,3 +111,12 @@ SELECT count(*) FROM bpr.bpr_recommend(1, 3, 'odd');
 -- explicit ratings get per-user score offsets (the last vector column); the notebook and implicit feedback do not
 SELECT model, dim, data ? 'cold_user_offset' AS calibrated, hyperparameters->>'calibrate' AS calibrate
   FROM bpr.models WHERE model IN ('t', 'nb', 'implicit') AND active ORDER BY model;
+
+-- the SQL bpr runs ignores the caller's search_path: a shadowing function changes nothing
+CREATE SCHEMA shadow;
+CREATE FUNCTION shadow.cardinality(anyarray) RETURNS integer LANGUAGE sql AS 'SELECT 1';
+SET search_path = shadow, pg_catalog, planted;
+SELECT users, items FROM bpr.bpr_train('shadowed', ratings => 'planted.ratings', epochs => 1);
+SELECT count(*) AS vectors_stored FROM bpr.embeddings WHERE model = 'shadowed';
+SET search_path = planted, public;
+DROP SCHEMA shadow CASCADE;

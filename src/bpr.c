@@ -147,6 +147,28 @@ bpr_pg_alloc(BprPgAlloc *a, size_t n, size_t size, const char *what)
 	return bpr_alloc_array(&a->base, n, size, what);
 }
 
+/*
+ * Pins search_path to pg_catalog, pg_temp for the SQL bpr runs, so that the
+ * caller's schemas cannot supply functions or operators to it (tables are
+ * always schema-qualified).  An ERROR restores it with the transaction.
+ */
+int
+bpr_pin_search_path(void)
+{
+	int			level = NewGUCNestLevel();
+
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	return level;
+}
+
+/* Restores search_path as it was before bpr_pin_search_path returned level */
+void
+bpr_unpin_search_path(int level)
+{
+	AtEOXact_GUC(true, level);
+}
+
 /* Seconds since an arbitrary epoch, monotonic */
 double
 bpr_now(void)

@@ -28,6 +28,12 @@ void		bpr_pg_alloc_init(BprPgAlloc *a, MemoryContext context);
 /* Allocates n zeroed elements of size from a, checked against overflow and the budget */
 void	   *bpr_pg_alloc(BprPgAlloc *a, size_t n, size_t size, const char *what);
 
+/* Pins search_path to pg_catalog, pg_temp for the SQL bpr runs; returns the level to restore */
+int			bpr_pin_search_path(void);
+
+/* Restores search_path as it was before bpr_pin_search_path returned level */
+void		bpr_unpin_search_path(int level);
+
 /* Seconds since an arbitrary epoch, monotonic */
 double		bpr_now(void);
 

@@ -35,7 +35,8 @@ dot(const float *a, const float *b, int32_t n)
 void
 bpr_user_offsets(const BprInteractions *d, const float *user_vecs,
 				 const float *item_vecs, int32_t vec_dim,
-				 float *offsets, float *cold_offset)
+				 float *offsets, float *cold_offset,
+				 void (*check) (void *), void *check_arg)
 {
 	int64_t		n_pos = d->pos_ptr[d->n_users];
 	int64_t		n_neg = d->neg_ptr[d->n_users];
@@ -50,6 +51,8 @@ bpr_user_offsets(const BprInteractions *d, const float *user_vecs,
 	{
 		const float *uv = user_vecs + (size_t) u * vec_dim;
 
+		if (check != NULL && (u & 4095) == 4095)
+			check(check_arg);
 		for (int64_t p = d->pos_ptr[u]; p < d->pos_ptr[u + 1]; p++)
 		{
 			double		s = dot(uv, item_vecs + (size_t) d->pos[p] * vec_dim, vec_dim);
@@ -97,11 +100,12 @@ bpr_append_column(float *vecs, int32_t n, int32_t dim, const float *values)
 /* Offsets the users and appends the offset column; returns the new width */
 int32_t
 bpr_calibrate_vectors(const BprInteractions *d, float *uvec, float *ivec,
-					  int32_t vec_dim, float *offsets, float *cold_offset)
+					  int32_t vec_dim, float *offsets, float *cold_offset,
+					  void (*check) (void *), void *check_arg)
 {
 	if (d->neg_ptr[d->n_users] == 0 || d->pos_ptr[d->n_users] == 0)
 		return vec_dim;			/* nothing to tell liked from disliked */
-	bpr_user_offsets(d, uvec, ivec, vec_dim, offsets, cold_offset);
+	bpr_user_offsets(d, uvec, ivec, vec_dim, offsets, cold_offset, check, check_arg);
 	bpr_append_column(uvec, d->n_users, vec_dim, offsets);
 	bpr_append_column(ivec, d->n_items, vec_dim, NULL);
 	return vec_dim + 1;

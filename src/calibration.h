@@ -18,11 +18,13 @@
 
 /*
  * Offsets of every user from the rated pairs of d and vectors of width vec_dim;
- * *cold_offset gets the offset of a user with no ratings.
+ * *cold_offset gets the offset of a user with no ratings.  check (may be NULL)
+ * is called every few thousand users, for cancels.
  */
 void		bpr_user_offsets(const BprInteractions *d, const float *user_vecs,
 							 const float *item_vecs, int32_t vec_dim,
-							 float *offsets, float *cold_offset);
+							 float *offsets, float *cold_offset,
+							 void (*check) (void *), void *check_arg);
 
 /*
  * Offsets the users (when there are rated pairs to fit them on) and appends the
@@ -30,7 +32,8 @@ void		bpr_user_offsets(const BprInteractions *d, const float *user_vecs,
  * vec_dim + 1 values.  Returns the new width (vec_dim, or vec_dim + 1).
  */
 int32_t		bpr_calibrate_vectors(const BprInteractions *d, float *uvec, float *ivec,
-								  int32_t vec_dim, float *offsets, float *cold_offset);
+								  int32_t vec_dim, float *offsets, float *cold_offset,
+								  void (*check) (void *), void *check_arg);
 
 /* Widens n rows of dim values to dim + 1 in place (rows are dim + 1 apart after), the new column from values or 1 */
 void		bpr_append_column(float *vecs, int32_t n, int32_t dim, const float *values);

@@ -126,7 +126,7 @@ bpr_validation_run(BprValidation *v, BprTrainer *t, BprMetricsResult *res)
 	v->input.vec_dim = t->vec_dim;
 	if (v->offsets)
 		v->input.vec_dim = bpr_calibrate_vectors(v->train, v->user_vecs, v->item_vecs, t->vec_dim,
-												 v->offsets, &cold_offset);
+												 v->offsets, &cold_offset, check_interrupts, NULL);
 	bpr_pg_alloc_init(&scratch, CurrentMemoryContext);
 	scratch.limit = 0;
 	bpr_evaluate_model(&v->input, &scratch.base, check_interrupts, NULL, res);
@@ -172,6 +172,7 @@ bpr_evaluate(PG_FUNCTION_ARGS)
 			   *item_column,
 			   *rating_column;
 	double		threshold;
+	int			search_path_level;
 	Datum		values[8];
 	bool		nulls[8] = {false};
 
@@ -194,6 +195,7 @@ bpr_evaluate(PG_FUNCTION_ARGS)
 	MemoryContextSwitchTo(cxt);
 	bpr_pg_alloc_init(&alloc, cxt);
 	alloc.limit = 0;
+	search_path_level = bpr_pin_search_path();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	m = bpr_cache_get(model);
@@ -237,6 +239,7 @@ bpr_evaluate(PG_FUNCTION_ARGS)
 	bpr_evaluate_model(&in, &alloc.base, check_interrupts, NULL, &res);
 	bpr_cache_release();
 	SPI_finish();
+	bpr_unpin_search_path(search_path_level);
 
 	MemoryContextSwitchTo(caller);
 	values[0] = Int64GetDatum(res.users);

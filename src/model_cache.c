@@ -165,7 +165,12 @@ bpr_cache_get(const char *model)
 	{
 		/* the only model: resolved once until the registry changes */
 		if (cached_default == NULL)
+		{
+			int			level = bpr_pin_search_path();
+
 			cached_default = bpr_store_resolve_model(NULL, CacheMemoryContext);
+			bpr_unpin_search_path(level);
+		}
 		name = cached_default;
 	}
 
@@ -182,9 +187,12 @@ bpr_cache_get(const char *model)
 			break;
 	if (m == NULL)
 	{
+		int			level = bpr_pin_search_path();
+
 		m = load_model(name);
 		m->next = cached_models;
 		cached_models = m;
+		bpr_unpin_search_path(level);
 	}
 	cache_pins++;
 	return m;
@@ -308,19 +316,25 @@ bpr_cache_vector(BprCachedModel *m, bool user_side, int64 id, float *out)
 	BprFeatures f;
 	int32		row = 0;
 	int			nf;
+	int			level;
 
 	if (idx >= 0)
 	{
 		memcpy(out, side->vectors + (size_t) idx * m->info.vec_dim, sizeof(float) * m->info.vec_dim);
 		return true;
 	}
+	level = bpr_pin_search_path();
 	if (!side->tower_loaded)
 		load_tower(m, side, user_side);
 	if (side->tower == NULL)
+	{
+		bpr_unpin_search_path(level);
 		return false;
+	}
 
 	arg[0] = Int64GetDatum(id);
 	rc = SPI_execute_plan(side->row_plan, arg, NULL, true, 2);
+	bpr_unpin_search_path(level);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc));
 	if (SPI_processed == 0)

@@ -63,9 +63,11 @@ mark_rated(BprCachedModel *m, int64 user, uint8 *exclude)
 {
 	Datum		arg[1];
 	int			rc;
+	int			level;
 
 	if (get_rel_name(m->info.ratings) == NULL)
 		return;					/* the ratings table is gone: nothing to exclude */
+	level = bpr_pin_search_path();
 	if (m->rated_plan == NULL)
 	{
 		Oid			types[1] = {INT8OID};
@@ -81,6 +83,7 @@ mark_rated(BprCachedModel *m, int64 user, uint8 *exclude)
 	}
 	arg[0] = Int64GetDatum(user);
 	rc = SPI_execute_plan(m->rated_plan, arg, NULL, true, 0);
+	bpr_unpin_search_path(level);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc));
 	for (uint64 r = 0; r < SPI_processed; r++)

@@ -48,6 +48,13 @@ hook_batch(void *arg)
 	MemoryContextReset(st->batch_context);
 }
 
+/* Between chunks of long work: honour cancels */
+static void
+hook_interrupt(void *arg)
+{
+	CHECK_FOR_INTERRUPTS();
+}
+
 /* Seconds, for the trainer */
 static double
 hook_now(void *arg)
@@ -169,6 +176,7 @@ bpr_train(PG_FUNCTION_ARGS)
 			   *ivec;
 	int32		version;
 	int32		vec_dim;
+	int			search_path_level;
 	float		cold_offset = 0.0f;
 	double		start = bpr_now();
 	double		seconds;
@@ -189,6 +197,7 @@ bpr_train(PG_FUNCTION_ARGS)
 	st.args = &args;
 	st.batch_context = AllocSetContextCreate(train_cxt, "bpr batch", ALLOCSET_DEFAULT_SIZES);
 
+	search_path_level = bpr_pin_search_path();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	bpr_store_lock_model(args.model);
@@ -249,6 +258,7 @@ bpr_train(PG_FUNCTION_ARGS)
 	hooks.batch_done = hook_batch;
 	hooks.epoch_done = hook_epoch;
 	hooks.now = hook_now;
+	hooks.interrupt = hook_interrupt;
 	hooks.arg = &st;
 	bpr_trainer_run(t, &hooks);
 	if (st.validation != NULL)
@@ -263,7 +273,7 @@ bpr_train(PG_FUNCTION_ARGS)
 	if (args.calibrate)
 		vec_dim = bpr_calibrate_vectors(&ds.inter, uvec, ivec, vec_dim,
 										bpr_pg_alloc(&alloc, (size_t) ds.n_users, sizeof(float), "user offsets"),
-										&cold_offset);
+										&cold_offset, hook_interrupt, NULL);
 
 	/* store the new version, then make it the active one */
 	version = bpr_store_next_version(args.model);
@@ -285,6 +295,7 @@ bpr_train(PG_FUNCTION_ARGS)
 	bpr_store_log(args.model, version, st.log, st.n_log);
 	bpr_store_activate(args.model, version);
 	SPI_finish();
+	bpr_unpin_search_path(search_path_level);
 
 	MemoryContextSwitchTo(caller);
 	values[0] = CStringGetTextDatum(args.model);

@@ -134,7 +134,7 @@ bpr_trainer_bytes(const BprTrainConfig *cfg, const BprInteractions *data,
 	if (!add_array(&total, n_pos, sizeof(int64_t)) ||
 		!add_array(&total, n_pos, sizeof(int32_t)) ||
 		!add_array(&total, (size_t) data->n_users, sizeof(int32_t)) ||
-		!add_array(&total, 3 * b, sizeof(int32_t)) ||
+		!add_array(&total, 5 * b, sizeof(int32_t)) ||
 		!add_array(&total, 2 * b * (size_t) cfg->dim, sizeof(float)) ||
 		!add_array(&total, 4 * b * (size_t) is.out_dim, sizeof(float)))
 		return 0;
@@ -214,14 +214,41 @@ bpr_trainer_create(const BprTrainConfig *cfg, const BprInteractions *data,
 	t->du = bpr_alloc_array(alloc, b * (size_t) cfg->dim, sizeof(float), "batch");
 	t->i_out = bpr_alloc_array(alloc, 2 * b * (size_t) idim, sizeof(float), "batch");
 	t->di = bpr_alloc_array(alloc, 2 * b * (size_t) idim, sizeof(float), "batch");
+	t->chunk_rows = bpr_alloc_array(alloc, 2 * b, sizeof(int32_t), "batch");
 	return t;
+}
+
+/* Lets the caller act on a cancel between chunks of long work */
+static inline void
+interrupt_point(const BprTrainer *t)
+{
+	if (t->hooks != NULL && t->hooks->interrupt != NULL)
+		t->hooks->interrupt(t->hooks->arg);
+}
+
+/* Outputs of all n entities of a tower, chunk by chunk with interrupt points; out is n x out_dim */
+static void
+forward_all(BprTrainer *t, BprTower *tower, const BprFeatures *f, int32_t n, float *out)
+{
+	int32_t		chunk = tower->max_batch;
+
+	for (int32_t first = 0; first < n; first += chunk)
+	{
+		int32_t		m = n - first < chunk ? n - first : chunk;
+
+		for (int32_t j = 0; j < m; j++)
+			t->chunk_rows[j] = first + j;
+		bpr_tower_forward(tower, f, t->chunk_rows, m, true,
+						  out + (size_t) first * tower->spec.out_dim);
+		interrupt_point(t);
+	}
 }
 
 /* Recomputes the item vectors that model-based hard negatives are scored against */
 static void
 refresh_item_cache(BprTrainer *t)
 {
-	bpr_tower_forward_all(t->item, t->item_features, true, t->item_cache);
+	forward_all(t, t->item, t->item_features, t->data->n_items, t->item_cache);
 }
 
 /* Fills the batch's users and positives (n triplets, starting at position done of the epoch) */
@@ -270,6 +297,9 @@ train_batch(BprTrainer *t, int32_t n, float lr, double *reg)
 
 		/* cannot happen for users that passed bpr_sampler_user_ok; fall back to the positive */
 		t->b_items[n + j] = neg >= 0 ? neg : t->b_items[j];
+		/* many hard-negative candidates make a batch long */
+		if ((j & 255) == 255)
+			interrupt_point(t);
 	}
 
 	bpr_tower_forward(t->item, t->item_features, t->b_items, 2 * n, true, t->i_out);
@@ -301,6 +331,7 @@ bpr_trainer_run(BprTrainer *t, const BprTrainHooks *hooks)
 	double		total_steps = (double) batches_per_epoch * cfg->epochs;
 	int64_t		refresh_every = t->data->n_items > cfg->batch_size ? t->data->n_items : cfg->batch_size;
 
+	t->hooks = hooks;
 	if (t->n_pairs == 0)
 		return 0;
 
@@ -393,7 +424,7 @@ bpr_user_vectors_widen(const float *in, int32_t n, int32_t dim, int32_t vec_dim,
 void
 bpr_trainer_user_vectors(BprTrainer *t, float *out)
 {
-	bpr_tower_forward_all(t->user, t->user_features, true, out);
+	forward_all(t, t->user, t->user_features, t->data->n_users, out);
 	bpr_user_vectors_widen(out, t->data->n_users, t->cfg.dim, t->vec_dim, out);
 }
 
@@ -401,5 +432,5 @@ bpr_trainer_user_vectors(BprTrainer *t, float *out)
 void
 bpr_trainer_item_vectors(BprTrainer *t, float *out)
 {
-	bpr_tower_forward_all(t->item, t->item_features, true, out);
+	forward_all(t, t->item, t->item_features, t->data->n_items, out);
 }

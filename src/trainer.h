@@ -59,6 +59,8 @@ typedef struct BprTrainHooks
 	bool		(*epoch_done) (void *arg, const BprEpochReport *report);
 	/* wall clock in seconds */
 	double		(*now) (void *arg);
+	/* between chunks of other long work (vectors of all items); may not return; may be NULL */
+	void		(*interrupt) (void *arg);
 	void	   *arg;
 } BprTrainHooks;
 
@@ -90,6 +92,8 @@ typedef struct BprTrainer
 	float	   *i_out;
 	float	   *du;
 	float	   *di;
+	int32_t    *chunk_rows;		/* 0..2 * batch_size - 1, for vectors of all entities */
+	const BprTrainHooks *hooks; /* of the last bpr_trainer_run (NULL before) */
 	int64_t		step;
 	int64_t		triplets_seen;
 	int32_t		epochs_run;

@@ -89,7 +89,7 @@ static BprTrainer *
 train(const BprTrainConfig *c, const BprInteractions *d, float *uvec, float *ivec, int *epochs)
 {
 	BprTrainer *t = bpr_trainer_create(c, d, NULL, NULL, &unit_alloc);
-	BprTrainHooks hooks = {NULL, count_epoch, fake_now, epochs};
+	BprTrainHooks hooks = {NULL, count_epoch, fake_now, NULL, epochs};
 
 	bpr_trainer_run(t, &hooks);
 	bpr_trainer_user_vectors(t, uvec);
@@ -190,7 +190,7 @@ test_control(void)
 				rated[N_USERS * N_ITEMS];
 	BprTrainConfig c;
 	BprTrainer *t;
-	BprTrainHooks hooks = {NULL, stop_after_two, fake_now, NULL};
+	BprTrainHooks hooks = {NULL, stop_after_two, fake_now, NULL, NULL};
 	float		before[N_ITEMS * 9],
 				after[N_ITEMS * 9];
 
@@ -283,14 +283,14 @@ test_calibration(void)
 	 * sqrt(1.25).  Global liked share 4/8 = 0.5.  User 0: (3 + 1) / (4 + 2) =
 	 * 2/3, logit ln 2; user 1: (1 + 1) / 6 = 1/3, logit -ln 2; cold: logit 0.5 = 0.
 	 */
-	bpr_user_offsets(&d, uvec, ivec, 1, offsets, &cold);
+	bpr_user_offsets(&d, uvec, ivec, 1, offsets, &cold, NULL, NULL);
 	spread = sqrt(1.25);
 	CHECK_CLOSE(offsets[0], spread * log(2.0), 1e-5);
 	CHECK_CLOSE(offsets[1], -spread * log(2.0), 1e-5);
 	CHECK_CLOSE(cold, 0.0, 1e-6);
 
 	/* appended as a last column: users carry the offset, items a 1 */
-	w = bpr_calibrate_vectors(&d, uvec, ivec, 1, offsets, &cold);
+	w = bpr_calibrate_vectors(&d, uvec, ivec, 1, offsets, &cold, NULL, NULL);
 	CHECK(w == 2);
 	CHECK_CLOSE(uvec[0], 1.0, 0.0);
 	CHECK_CLOSE(uvec[1], offsets[0], 0.0);
@@ -302,7 +302,7 @@ test_calibration(void)
 	}
 	/* no disliked rating: nothing to calibrate on */
 	neg_ptr[1] = neg_ptr[2] = 0;
-	CHECK(bpr_calibrate_vectors(&d, uvec, ivec, 2, offsets, &cold) == 2);
+	CHECK(bpr_calibrate_vectors(&d, uvec, ivec, 2, offsets, &cold, NULL, NULL) == 2);
 }
 
 void
