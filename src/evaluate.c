@@ -85,7 +85,6 @@ bpr_validation_prepare(Oid relid, const BprTrainArgs *args, const BprDataset *ds
 					 alloc, &rows);
 	group_rows(&rows, ds->user_ids, ds->n_users, ds->item_ids, ds->n_items, alloc, &lists);
 	v->k = 10;
-	v->alloc = alloc;
 	/* dim, the bias column and the offset column */
 	v->user_vecs = bpr_pg_alloc(alloc, (size_t) ds->n_users, sizeof(float) * (args->cfg.dim + 2), "user vectors");
 	v->item_vecs = bpr_pg_alloc(alloc, (size_t) ds->n_items, sizeof(float) * (args->cfg.dim + 2), "item vectors");

@@ -20,7 +20,6 @@ typedef struct BprValidation
 	float	   *item_vecs;
 	float	   *offsets;		/* NULL: no calibration */
 	const BprInteractions *train;
-	BprPgAlloc *alloc;
 } BprValidation;
 
 /* Reads a validation table with the training's column mapping */

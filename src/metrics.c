@@ -20,9 +20,9 @@ cmp_float_asc(const void *pa, const void *pb)
 	return (a > b) - (a < b);
 }
 
-/* Number of values of the sorted array v[0..n) below x */
+/* Number of values of the sorted array v[0..n) below x, or at or below x when inclusive */
 static int64_t
-count_below(const float *v, int64_t n, float x)
+count_below(const float *v, int64_t n, float x, bool inclusive)
 {
 	int64_t		lo = 0,
 				hi = n;
@@ -31,26 +31,7 @@ count_below(const float *v, int64_t n, float x)
 	{
 		int64_t		mid = lo + (hi - lo) / 2;
 
-		if (v[mid] < x)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-/* Number of values of the sorted array v[0..n) at or below x */
-static int64_t
-count_at_or_below(const float *v, int64_t n, float x)
-{
-	int64_t		lo = 0,
-				hi = n;
-
-	while (lo < hi)
-	{
-		int64_t		mid = lo + (hi - lo) / 2;
-
-		if (v[mid] <= x)
+		if (v[mid] < x || (inclusive && v[mid] == x))
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -90,8 +71,8 @@ user_rank_auc(const float *scores, int32_t n_items, const uint8_t *status,
 			wins += 0.5 * (double) n_u_nan;
 		else
 		{
-			int64_t		below = count_below(work, n_u, s);
-			int64_t		equal = count_at_or_below(work, n_u, s) - below;
+			int64_t		below = count_below(work, n_u, s, false);
+			int64_t		equal = count_below(work, n_u, s, true) - below;
 
 			wins += (double) (below + n_u_nan) + 0.5 * (double) equal;
 		}

@@ -17,21 +17,27 @@ bpr_packages
 echo "== build (-Werror) and install"
 bpr_build -Werror
 
+# Runs a command whose output ends in "[word:] N passed, M failed" and adds the counts
+run_counted() {
+	local name=$1 out summary p f
+	shift
+	out=$(mktemp)
+	"$@" 2>&1 | tee "$out" || status=1
+	if summary=$(grep -E '^([a-z_]+: )?[0-9]+ passed, [0-9]+ failed$' "$out" | tail -n 1) && [ -n "$summary" ]; then
+		read -r p _ f _ <<<"${summary#*: }"
+		passed=$((passed + p))
+		failed=$((failed + f))
+		[ "$f" -eq 0 ] || status=1
+	else
+		echo "$name did not report a summary" >&2
+		failed=$((failed + 1))
+		status=1
+	fi
+	rm -f "$out"
+}
+
 echo "== unit tests"
-unit_out=$(mktemp)
-make -s unittest 2>&1 | tee "$unit_out" || status=1
-# the runner's last line is "N passed, M failed"
-if summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$unit_out" | tail -n 1) && [ -n "$summary" ]; then
-	read -r p _ f _ <<<"$summary"
-	passed=$((passed + p))
-	failed=$((failed + f))
-	[ "$f" -eq 0 ] || status=1
-else
-	echo "unit tests did not report a summary" >&2
-	failed=$((failed + 1))
-	status=1
-fi
-rm -f "$unit_out"
+run_counted "the unit tests" make -s unittest
 
 echo "== regression tests"
 cluster=$(bpr_tmpdir test)
@@ -62,18 +68,7 @@ fi
 rm -f "$regress_out"
 
 echo "== pg_dump and restore"
-dump_out=$(mktemp)
-bash test/dump_restore.sh 2>&1 | tee "$dump_out" || status=1
-if summary=$(grep -E '^dump_restore: [0-9]+ passed, [0-9]+ failed$' "$dump_out" | tail -n 1) && [ -n "$summary" ]; then
-	read -r _ p _ f _ <<<"$summary"
-	passed=$((passed + p))
-	failed=$((failed + f))
-else
-	echo "the dump and restore test did not report a summary" >&2
-	failed=$((failed + 1))
-	status=1
-fi
-rm -f "$dump_out"
+run_counted "the dump and restore test" bash test/dump_restore.sh
 
 echo "tests: $passed passed, $failed failed"
 [ "$failed" -eq 0 ] || status=1

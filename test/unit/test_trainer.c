@@ -12,11 +12,27 @@
 #define N_USERS 16
 #define N_ITEMS 12
 
+/* The arrays behind the planted interactions */
+typedef struct Planted
+{
+	int64_t		pos_ptr[N_USERS + 1];
+	int64_t		neg_ptr[N_USERS + 1];
+	int64_t		rated_ptr[N_USERS + 1];
+	int32_t		pos[N_USERS * N_ITEMS];
+	int32_t		neg[N_USERS * N_ITEMS];
+	int32_t		rated[N_USERS * N_ITEMS];
+} Planted;
+
 /* Users u like items of group u % 2 (even / odd items), except the last two of each group, held out */
 static void
-planted(BprInteractions *d, int64_t *pos_ptr, int32_t *pos, int64_t *neg_ptr, int32_t *neg,
-		int64_t *rated_ptr, int32_t *rated)
+planted(Planted *pl, BprInteractions *d)
 {
+	int64_t    *pos_ptr = pl->pos_ptr,
+			   *neg_ptr = pl->neg_ptr,
+			   *rated_ptr = pl->rated_ptr;
+	int32_t    *pos = pl->pos,
+			   *neg = pl->neg,
+			   *rated = pl->rated;
 	int64_t		np = 0,
 				nn = 0,
 				nr = 0;
@@ -101,13 +117,8 @@ train(const BprTrainConfig *c, const BprInteractions *d, float *uvec, float *ive
 static void
 test_learns(void)
 {
+	Planted		pl;
 	BprInteractions d;
-	int64_t		pos_ptr[N_USERS + 1],
-				neg_ptr[N_USERS + 1],
-				rated_ptr[N_USERS + 1];
-	int32_t		pos[N_USERS * N_ITEMS],
-				neg[N_USERS * N_ITEMS],
-				rated[N_USERS * N_ITEMS];
 	BprTrainConfig c;
 	float		u1[N_USERS * 9],
 				i1[N_ITEMS * 9],
@@ -118,14 +129,14 @@ test_learns(void)
 	int			correct = 0,
 				total = 0;
 
-	planted(&d, pos_ptr, pos, neg_ptr, neg, rated_ptr, rated);
+	planted(&pl, &d);
 	small_config(&c);
 	CHECK(bpr_train_config_check(&c) == NULL);
 	t = train(&c, &d, u1, i1, &epochs);
 	CHECK(epochs == 60);
 	CHECK(t->vec_dim == 9);
-	CHECK(t->n_pairs == pos_ptr[N_USERS]);
-	CHECK(t->triplets_seen == 60 * pos_ptr[N_USERS]);
+	CHECK(t->n_pairs == pl.pos_ptr[N_USERS]);
+	CHECK(t->triplets_seen == 60 * pl.pos_ptr[N_USERS]);
 	CHECK(t->final_loss < 0.3);
 	for (int u = 0; u < N_USERS; u++)
 		CHECK_CLOSE(u1[u * 9 + 8], 1.0, 0.0);
@@ -181,20 +192,15 @@ stop_after_two(void *arg, const BprEpochReport *r)
 static void
 test_control(void)
 {
+	Planted		pl;
 	BprInteractions d;
-	int64_t		pos_ptr[N_USERS + 1],
-				neg_ptr[N_USERS + 1],
-				rated_ptr[N_USERS + 1];
-	int32_t		pos[N_USERS * N_ITEMS],
-				neg[N_USERS * N_ITEMS],
-				rated[N_USERS * N_ITEMS];
 	BprTrainConfig c;
 	BprTrainer *t;
 	BprTrainHooks hooks = {NULL, stop_after_two, fake_now, NULL, NULL};
 	float		before[N_ITEMS * 9],
 				after[N_ITEMS * 9];
 
-	planted(&d, pos_ptr, pos, neg_ptr, neg, rated_ptr, rated);
+	planted(&pl, &d);
 	small_config(&c);
 	t = bpr_trainer_create(&c, &d, NULL, NULL, &unit_alloc);
 	CHECK(bpr_trainer_run(t, &hooks) == 2);
