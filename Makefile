@@ -1,20 +1,22 @@
 EXTENSION = bpr
-EXTVERSION = 0.1.0
+EXTVERSION = 0.2.0
 
 MODULE_big = bpr
-DATA = sql/bpr--0.1.0.sql
-# the numeric core: plain C, no PostgreSQL headers, unit-tested on its own
-CORE_OBJS = src/core.o src/rng.o src/adam.o src/loss.o src/tower.o \
-	src/sampler.o src/topk.o src/metrics.o src/trainer.o src/evaluation.o src/calibration.o
-# the PostgreSQL layer
-PG_OBJS = src/bpr.o src/train_args.o src/encode.o src/dataset.o src/train.o \
-	src/store.o src/model_cache.o src/serve.o src/evaluate.o
-OBJS = $(CORE_OBJS) $(PG_OBJS)
-SHLIB_LINK = -lopenblas -lm
-PG_CFLAGS = -Isrc
+# the released install script and the upgrade path are data; the current script is built
+DATA = sql/bpr--0.1.0.sql sql/bpr--0.1.0--0.2.0.sql
+DATA_built = sql/bpr--$(EXTVERSION).sql
 
+# src/core: the numeric core, plain C with no PostgreSQL headers, unit-tested on its own
+CORE_SRCS = $(sort $(wildcard src/core/*.c))
+# src/pg: the PostgreSQL layer (SPI, catalogs, SRFs, GUCs, cache)
+PG_SRCS = $(sort $(wildcard src/pg/*.c))
+OBJS = $(CORE_SRCS:.c=.o) $(PG_SRCS:.c=.o)
+SHLIB_LINK = -lopenblas -lm -lpthread
+PG_CPPFLAGS = -Isrc -DBPR_VERSION=\"$(EXTVERSION)\"
+
+# pg_regress: inputs in test/sql, expected outputs in expected/ (test/expected links there)
 REGRESS = setup train errors serve coldstart versions evaluate quality
-REGRESS_OPTS = --load-extension=bpr
+REGRESS_OPTS = --inputdir=test --load-extension=bpr
 
 EXTRA_CLEAN = test/unit/run_unit
 
@@ -22,16 +24,20 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-# PGXS tracks no header dependencies: rebuild every object when a header changes
-$(OBJS): $(wildcard src/*.h)
+# the versioned install script is the version-less one, copied
+sql/bpr--$(EXTVERSION).sql: sql/bpr.sql
+	cp $< $@
 
-# Standalone unit tests of the numeric core (no PostgreSQL needed)
-CORE_SRCS = $(CORE_OBJS:.o=.c)
-UNIT_SRCS = $(wildcard test/unit/*.c)
+# PGXS tracks no header dependencies: rebuild every object when a header changes
+$(OBJS): $(wildcard src/core/*.h src/pg/*.h)
+
+# Unit tests of the numeric core, built with no PostgreSQL include path at all:
+# a core file that includes a PostgreSQL header cannot build here
+UNIT_SRCS = $(sort $(wildcard test/unit/*.c))
 UNIT_CFLAGS ?= -std=c99 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter -D_POSIX_C_SOURCE=200809L
 
-test/unit/run_unit: $(CORE_SRCS) $(UNIT_SRCS) $(wildcard src/*.h) $(wildcard test/unit/*.h)
-	$(CC) $(UNIT_CFLAGS) -Isrc -Itest/unit -o $@ $(CORE_SRCS) $(UNIT_SRCS) -lopenblas -lm
+test/unit/run_unit: $(CORE_SRCS) $(UNIT_SRCS) $(wildcard src/core/*.h) $(wildcard test/unit/*.h)
+	$(CC) $(UNIT_CFLAGS) -Isrc/core -Itest/unit -o $@ $(CORE_SRCS) $(UNIT_SRCS) -lopenblas -lm -lpthread
 
 .PHONY: unittest
 unittest: test/unit/run_unit

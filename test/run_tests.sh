@@ -70,6 +70,9 @@ rm -f "$regress_out"
 echo "== pg_dump and restore"
 run_counted "the dump and restore test" bash test/dump_restore.sh
 
+echo "== upgrade from 0.1.0"
+run_counted "the upgrade test" bash test/upgrade.sh
+
 echo "tests: $passed passed, $failed failed"
 [ "$failed" -eq 0 ] || status=1
 exit "$status"

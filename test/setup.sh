@@ -1,11 +1,11 @@
 # Shared set-up for test/run_tests.sh, test/demo.sh and test/bench/*: sourced, not run.
 #   bpr_packages         install the Debian 12 packages (skipped when already present)
-#   bpr_build [CFLAGS]   make + make install, extra compiler flags appended to PG_CFLAGS
+#   bpr_build [CFLAGS]   make + make install, extra compiler flags in PG_CFLAGS
 #   bpr_tmpdir NAME      a fresh /tmp/bpr-NAME.XXXXXX directory the postgres user can reach
 
 BPR_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
-BPR_PACKAGES=(postgresql-15 postgresql-server-dev-15 libopenblas-dev make gcc)
+BPR_PACKAGES=(postgresql-15 postgresql-server-dev-15 postgresql-contrib libopenblas-dev make gcc git)
 
 # shellcheck source=cluster.sh
 source "$BPR_ROOT/test/cluster.sh"
@@ -28,7 +28,7 @@ bpr_packages() {
 }
 
 bpr_build() {
-	local flags="-Isrc${1:+ $1}"
+	local flags="${1:-}"
 	make -C "$BPR_ROOT" -s -j"$(nproc)" PG_CFLAGS="$flags" &&
 		make -C "$BPR_ROOT" -s PG_CFLAGS="$flags" install >/dev/null
 }

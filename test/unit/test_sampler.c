@@ -3,8 +3,8 @@
  */
 #include <string.h>
 
-#include "loss.h"
 #include "sampler.h"
+#include "vecmath.h"
 #include "unit.h"
 
 /*
@@ -358,8 +358,12 @@ test_sampler(void)
 	/* FEATURES, RATED, candidates 0: the most similar disliked item (the notebook) */
 	CHECK(bpr_sample_negative(&s, &rng, 0, 1, NULL) == 9);
 	CHECK(bpr_sample_negative(&s, &rng, 0, 4, NULL) == 7);
-	/* all similarities 0 (positive of norm 0): the first disliked item */
-	CHECK(bpr_sample_negative(&s, &rng, 0, 5, NULL) == 2);
+	/* all similarities 0 (positive of norm 0): a tie, broken uniformly at random */
+	memset(counts, 0, sizeof(counts));
+	for (int t = 0; t < 3000; t++)
+		counts[bpr_sample_negative(&s, &rng, 0, 5, NULL)]++;
+	CHECK(counts[2] > 850 && counts[7] > 850 && counts[9] > 850);
+	CHECK(counts[2] + counts[7] + counts[9] == 3000);
 	CHECK(bpr_sample_negative(&s, &rng, 1, 0, NULL) == -1);
 	{
 		BprRng		before = rng;
@@ -367,6 +371,24 @@ test_sampler(void)
 		/* the full scan draws no random numbers */
 		(void) bpr_sample_negative(&s, &rng, 0, 1, NULL);
 		CHECK(memcmp(&before, &rng, sizeof(rng)) == 0);
+	}
+
+	/* FEATURES without any item features: uniform draws, never one repeated negative */
+	{
+		BprFeatures none;
+
+		memset(&none, 0, sizeof(none));
+		none.n_rows = 10;
+		for (int pass = 0; pass < 2; pass++)
+		{
+			make_sampler(&s, BPR_NEG_RATED, 0.5f, BPR_HARD_FEATURES, 0, pass == 0 ? NULL : &none);
+			CHECK(s.cfg.hard == BPR_HARD_NONE && s.item_norm == NULL);
+			memset(counts, 0, sizeof(counts));
+			for (int t = 0; t < 3000; t++)
+				counts[bpr_sample_negative(&s, &rng, 0, 1, NULL)]++;
+			CHECK(counts[2] > 850 && counts[7] > 850 && counts[9] > 850);
+		}
+		make_sampler(&s, BPR_NEG_RATED, 0.5f, BPR_HARD_FEATURES, 0, &feats);
 	}
 
 	/* FEATURES with candidates: the most similar of the drawn ones (replayed) */

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "core.h"
+#include "alloc.h"
 
 extern int	unit_passed;
 extern int	unit_failed;

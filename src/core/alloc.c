@@ -1,0 +1,37 @@
+/*
+ * alloc.c - overflow-safe size arithmetic and allocation through the caller's allocator
+ */
+#include "alloc.h"
+
+/* Multiplies two sizes; false on overflow */
+bool
+bpr_size_mul(size_t a, size_t b, size_t *out)
+{
+	if (a != 0 && b > SIZE_MAX / a)
+		return false;
+	*out = a * b;
+	return true;
+}
+
+/* Adds two sizes; false on overflow */
+bool
+bpr_size_add(size_t a, size_t b, size_t *out)
+{
+	if (b > SIZE_MAX - a)
+		return false;
+	*out = a + b;
+	return true;
+}
+
+/* Allocates a zeroed array of n elements of the given size, overflow-checked */
+void *
+bpr_alloc_array(const BprAlloc *a, size_t n, size_t size, const char *what)
+{
+	size_t		bytes = 0;
+
+	if (!bpr_size_mul(n, size, &bytes))
+		a->overflow(a->ctx, what);
+	if (bytes == 0)
+		bytes = 1;
+	return a->zalloc(a->ctx, bytes);
+}

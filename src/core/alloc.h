@@ -1,0 +1,34 @@
+/*
+ * alloc.h - the numeric core's allocator interface and overflow-safe sizes
+ *
+ * The numeric core (everything in src/core) is plain C99 with no PostgreSQL
+ * headers.  It computes on memory handed to it by its caller through BprAlloc,
+ * so the PostgreSQL layer can place every byte in a memory context, charge it
+ * to a budget, and free it all when an ERROR unwinds.
+ */
+#ifndef BPR_ALLOC_H
+#define BPR_ALLOC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Allocator supplied by the caller: zalloc returns zeroed memory or does not return */
+typedef struct BprAlloc
+{
+	void	   *(*zalloc) (void *ctx, size_t size);
+	/* called on a size overflow; must not return */
+	void		(*overflow) (void *ctx, const char *what);
+	void	   *ctx;
+} BprAlloc;
+
+/* Multiplies two sizes; false on overflow */
+bool		bpr_size_mul(size_t a, size_t b, size_t *out);
+
+/* Adds two sizes; false on overflow */
+bool		bpr_size_add(size_t a, size_t b, size_t *out);
+
+/* Allocates a zeroed array of n elements of the given size, overflow-checked */
+void	   *bpr_alloc_array(const BprAlloc *a, size_t n, size_t size, const char *what);
+
+#endif

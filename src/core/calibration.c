@@ -1,0 +1,89 @@
+/*
+ * calibration.c - per-user score offsets
+ */
+#include <math.h>
+
+#include "calibration.h"
+#include "vecmath.h"
+
+/* Rates are kept away from 0 and 1 so that their logit stays finite */
+#define RATE_FLOOR 1e-3
+
+/* Logit of a rate, clamped */
+static double
+logit(double r)
+{
+	if (r < RATE_FLOOR)
+		r = RATE_FLOOR;
+	if (r > 1.0 - RATE_FLOOR)
+		r = 1.0 - RATE_FLOOR;
+	return log(r / (1.0 - r));
+}
+
+/* Offsets of every user from the rated pairs of d and vectors of width vec_dim */
+void
+bpr_user_offsets(const BprInteractions *d, const float *user_vecs,
+				 const float *item_vecs, int32_t vec_dim,
+				 float *offsets, float *cold_offset,
+				 void (*check) (void *), void *check_arg)
+{
+	int64_t		n_pos = d->pos_ptr[d->n_users];
+	int64_t		n_neg = d->neg_ptr[d->n_users];
+	double		global = (n_pos + n_neg) > 0 ? (double) n_pos / (double) (n_pos + n_neg) : 0.5;
+	double		sum = 0.0,
+				sq = 0.0,
+				spread;
+	int64_t		n = 0;
+
+	/* spread of the scores over rated (liked or disliked) pairs */
+	for (int32_t u = 0; u < d->n_users; u++)
+	{
+		const float *uv = user_vecs + (size_t) u * vec_dim;
+
+		if (check != NULL && (u & 4095) == 4095)
+			check(check_arg);
+		for (int64_t p = d->pos_ptr[u]; p < d->pos_ptr[u + 1]; p++)
+		{
+			double		s = bpr_dot_f64(uv, item_vecs + (size_t) d->pos[p] * vec_dim, vec_dim);
+
+			sum += s;
+			sq += s * s;
+			n++;
+		}
+		for (int64_t p = d->neg_ptr[u]; p < d->neg_ptr[u + 1]; p++)
+		{
+			double		s = bpr_dot_f64(uv, item_vecs + (size_t) d->neg[p] * vec_dim, vec_dim);
+
+			sum += s;
+			sq += s * s;
+			n++;
+		}
+	}
+	spread = n > 1 ? sqrt(fmax(sq / n - (sum / n) * (sum / n), 0.0)) : 1.0;
+	if (!(spread > 1e-6))
+		spread = 1.0;
+
+	/* each user's liked share, with a prior of two ratings at the global share */
+	for (int32_t u = 0; u < d->n_users; u++)
+	{
+		double		liked = (double) (d->pos_ptr[u + 1] - d->pos_ptr[u]);
+		double		disliked = (double) (d->neg_ptr[u + 1] - d->neg_ptr[u]);
+
+		offsets[u] = (float) (spread * logit((liked + 2.0 * global) / (liked + disliked + 2.0)));
+	}
+	*cold_offset = (float) (spread * logit(global));
+}
+
+/* Offsets the users and appends the offset column; returns the new width */
+int32_t
+bpr_calibrate_vectors(const BprInteractions *d, float *uvec, float *ivec,
+					  int32_t vec_dim, float *offsets, float *cold_offset,
+					  void (*check) (void *), void *check_arg)
+{
+	if (d->neg_ptr[d->n_users] == 0 || d->pos_ptr[d->n_users] == 0)
+		return vec_dim;			/* nothing to tell liked from disliked */
+	bpr_user_offsets(d, uvec, ivec, vec_dim, offsets, cold_offset, check, check_arg);
+	bpr_widen_rows(uvec, uvec, d->n_users, vec_dim, vec_dim + 1, offsets);
+	bpr_widen_rows(ivec, ivec, d->n_items, vec_dim, vec_dim + 1, NULL);
+	return vec_dim + 1;
+}

@@ -1,0 +1,38 @@
+/*
+ * calibration.h - per-user score offsets
+ *
+ * BPR fixes each user's ranking but not how scores compare across users: the
+ * difference s_pos - s_neg ignores any per-user constant.  With explicit
+ * ratings bpr adds one: offset_u = spread * logit(r_u), where r_u is the user's
+ * share of liked ratings (smoothed towards the global share) and spread the
+ * standard deviation of the model's scores over rated pairs.  It changes no
+ * user's ranking (precision, ndcg, rank_auc are per user) and makes a score
+ * say how likely a rated item is to be liked, across users (seed_auc).
+ * The offset is one more vector column: users carry it, items carry a 1.
+ */
+#ifndef BPR_CALIBRATION_H
+#define BPR_CALIBRATION_H
+
+#include "alloc.h"
+#include "sampler.h"
+
+/*
+ * Offsets of every user from the rated pairs of d and vectors of width vec_dim;
+ * *cold_offset gets the offset of a user with no ratings.  check (may be NULL)
+ * is called every few thousand users, for cancels.
+ */
+void		bpr_user_offsets(const BprInteractions *d, const float *user_vecs,
+							 const float *item_vecs, int32_t vec_dim,
+							 float *offsets, float *cold_offset,
+							 void (*check) (void *), void *check_arg);
+
+/*
+ * Offsets the users (when there are rated pairs to fit them on) and appends the
+ * offset column: user rows of uvec and item rows of ivec must have room for
+ * vec_dim + 1 values.  Returns the new width (vec_dim, or vec_dim + 1).
+ */
+int32_t		bpr_calibrate_vectors(const BprInteractions *d, float *uvec, float *ivec,
+								  int32_t vec_dim, float *offsets, float *cold_offset,
+								  void (*check) (void *), void *check_arg);
+
+#endif

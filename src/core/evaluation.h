@@ -1,0 +1,46 @@
+/*
+ * evaluation.h - ranking quality of a whole model over a test set
+ *
+ * Scores every evaluated user against every item with a GEMM over blocks of
+ * users, then applies the metrics of metrics.h (definitions: EVALUATION.md).
+ */
+#ifndef BPR_EVALUATION_H
+#define BPR_EVALUATION_H
+
+#include "alloc.h"
+
+typedef struct BprEvalInput
+{
+	int32_t		n_users;
+	const float *user_vecs;		/* n_users x vec_dim */
+	int32_t		n_items;
+	const float *item_vecs;		/* n_items x vec_dim */
+	const int64_t *item_ids;	/* ties: ascending id */
+	int32_t		vec_dim;
+	const int64_t *train_ptr;	/* n_users + 1: items each user rated in train */
+	const int32_t *train_items;
+	const int64_t *test_ptr;	/* n_users + 1: test rows of each user */
+	const int32_t *test_items;
+	const double *test_ratings;
+	double		threshold;		/* liked: rating >= threshold */
+	int32_t		k;
+} BprEvalInput;
+
+typedef struct BprMetricsResult
+{
+	int64_t		users;			/* users with a liked test item */
+	int64_t		test_rows;		/* rows scored for seed_auc */
+	double		seed_auc;
+	double		rank_auc;
+	double		precision;
+	double		recall;
+	double		ndcg;
+	double		map;
+	double		coverage;		/* share of items in anyone's top k */
+} BprMetricsResult;
+
+/* Computes every metric; check (may be NULL) is called between blocks of users */
+void		bpr_evaluate_model(const BprEvalInput *in, const BprAlloc *alloc,
+							   void (*check) (void *), void *arg, BprMetricsResult *out);
+
+#endif

@@ -1,0 +1,406 @@
+/*
+ * sampler.c - negative sampling for BPR triplets
+ *
+ * A negative is drawn from the user's disliked items (RATED), from the items
+ * the user never rated (UNRATED) or from either (BOTH).  Hardness optionally
+ * draws several such candidates and keeps the one the model scores highest
+ * (MODEL) or the one whose features are most cosine-similar to the positive
+ * (FEATURES).  Everything is deterministic given the generator's state.
+ */
+#include <math.h>
+
+#include "sampler.h"
+#include "vecmath.h"
+
+/* Rejection draws tried by bpr_sample_unrated before its exact fallback */
+#define BPR_UNRATED_TRIES 64
+
+/* True when the user rated the item (binary search in the user's rated list) */
+bool
+bpr_interactions_rated(const BprInteractions *d, int32_t user, int32_t item)
+{
+	int64_t		lo = d->rated_ptr[user];
+
+	return bpr_find_i32(d->rated + lo, d->rated_ptr[user + 1] - lo, item) >= 0;
+}
+
+/* Squared Euclidean norm of one row's encoded feature vector */
+static double
+feature_norm2(const BprFeatures *f, int32_t row)
+{
+	double		sum = 0.0;
+
+	if (f->n_numeric > 0)
+	{
+		const float *x = f->numeric + (size_t) row * f->n_numeric;
+
+		for (int32_t j = 0; j < f->n_numeric; j++)
+			sum += (double) x[j] * x[j];
+	}
+	for (int32_t j = 0; j < f->n_cat; j++)
+	{
+		if (f->cat[(size_t) row * f->n_cat + j] != 0)
+			sum += 1.0;
+	}
+	for (int32_t m = 0; m < f->n_multi; m++)
+	{
+		const BprMultiField *mf = &f->multi[m];
+		int64_t		end = mf->ptr[row + 1];
+
+		for (int64_t p = mf->ptr[row]; p < end; p++)
+		{
+			/* a code repeated in the bag is still a single 1 */
+			if (p == mf->ptr[row] || mf->idx[p] != mf->idx[p - 1])
+				sum += 1.0;
+		}
+	}
+	return sum;
+}
+
+/* Prepares a sampler (allocates item norms for FEATURES) */
+void
+bpr_sampler_init(BprSampler *s, const BprSamplerConfig *cfg,
+				 const BprInteractions *data,
+				 const BprFeatures *item_features,
+				 const BprAlloc *alloc)
+{
+	s->cfg = *cfg;
+	/* feature-similar negatives need item features: without any, every item is equally similar */
+	if (cfg->hard == BPR_HARD_FEATURES && !bpr_features_any(item_features))
+		s->cfg.hard = BPR_HARD_NONE;
+	s->data = data;
+	s->item_features = item_features;
+	s->item_norm = NULL;
+	s->item_vectors = NULL;
+	s->user_dim = 0;
+	s->item_dim = 0;
+
+	if (s->cfg.hard == BPR_HARD_FEATURES && item_features->n_rows > 0)
+	{
+		const BprFeatures *f = item_features;
+
+		s->item_norm = bpr_alloc_array(alloc, (size_t) f->n_rows, sizeof(float),
+									   "item feature norms");
+		for (int32_t i = 0; i < f->n_rows; i++)
+			s->item_norm[i] = (float) sqrt(feature_norm2(f, i));
+	}
+}
+
+/* Number of distinct codes two sorted bags have in common */
+static int64_t
+bag_intersection(const int32_t *a, int64_t na, const int32_t *b, int64_t nb)
+{
+	int64_t		i = 0,
+				j = 0,
+				n = 0;
+
+	while (i < na && j < nb)
+	{
+		if (a[i] < b[j])
+			i++;
+		else if (a[i] > b[j])
+			j++;
+		else
+		{
+			int32_t		v = a[i];
+
+			n++;
+			while (i < na && a[i] == v)
+				i++;
+			while (j < nb && b[j] == v)
+				j++;
+		}
+	}
+	return n;
+}
+
+/* Cosine similarity of two items' encoded feature vectors (numeric + one-hot + multi-hot) */
+float
+bpr_feature_cosine(const BprFeatures *f, const float *norms,
+				   int32_t a, int32_t b)
+{
+	double		dot = 0.0;
+	double		denom;
+
+	if (f == NULL || norms == NULL)
+		return 0.0f;
+	denom = (double) norms[a] * norms[b];
+	if (denom <= 0.0)
+		return 0.0f;
+
+	if (f->n_numeric > 0)
+	{
+		const float *xa = f->numeric + (size_t) a * f->n_numeric;
+		const float *xb = f->numeric + (size_t) b * f->n_numeric;
+
+		for (int32_t j = 0; j < f->n_numeric; j++)
+			dot += (double) xa[j] * xb[j];
+	}
+	if (f->n_cat > 0)
+	{
+		const int32_t *ca = f->cat + (size_t) a * f->n_cat;
+		const int32_t *cb = f->cat + (size_t) b * f->n_cat;
+
+		for (int32_t j = 0; j < f->n_cat; j++)
+		{
+			if (ca[j] != 0 && ca[j] == cb[j])
+				dot += 1.0;
+		}
+	}
+	for (int32_t m = 0; m < f->n_multi; m++)
+	{
+		const BprMultiField *mf = &f->multi[m];
+
+		dot += (double) bag_intersection(mf->idx + mf->ptr[a],
+										 mf->ptr[a + 1] - mf->ptr[a],
+										 mf->idx + mf->ptr[b],
+										 mf->ptr[b + 1] - mf->ptr[b]);
+	}
+	return (float) (dot / denom);
+}
+
+/* Number of disliked items of the user */
+static inline int64_t
+n_disliked(const BprInteractions *d, int32_t user)
+{
+	return d->neg_ptr[user + 1] - d->neg_ptr[user];
+}
+
+/* Number of rated items of the user */
+static inline int64_t
+n_rated(const BprInteractions *d, int32_t user)
+{
+	return d->rated_ptr[user + 1] - d->rated_ptr[user];
+}
+
+/* True when the sampler can find at least one negative for the user */
+bool
+bpr_sampler_user_ok(const BprSampler *s, int32_t user)
+{
+	const BprInteractions *d = s->data;
+	bool		has_disliked = n_disliked(d, user) > 0;
+	bool		has_unrated = n_rated(d, user) < (int64_t) d->n_items;
+
+	switch (s->cfg.negatives)
+	{
+		case BPR_NEG_RATED:
+			return has_disliked;
+		case BPR_NEG_UNRATED:
+			return has_unrated;
+		case BPR_NEG_BOTH:
+			return has_disliked || has_unrated;
+	}
+	return false;
+}
+
+/* Uniform item the user never rated, or -1 if the user rated every item */
+int32_t
+bpr_sample_unrated(const BprSampler *s, BprRng *rng, int32_t user)
+{
+	const BprInteractions *d = s->data;
+	const int32_t *rated = d->rated + d->rated_ptr[user];
+	int64_t		nr = n_rated(d, user);
+	int64_t		n_unrated = 0;
+	int64_t		pick;
+	int64_t		p;
+
+	if (d->n_items <= 0 || nr >= (int64_t) d->n_items)
+		return -1;
+
+	/* cheap path: most users rate few items */
+	for (int t = 0; t < BPR_UNRATED_TRIES; t++)
+	{
+		int32_t		item = (int32_t) bpr_rng_below(rng, (uint64_t) d->n_items);
+
+		if (!bpr_interactions_rated(d, user, item))
+			return item;
+	}
+
+	/* exact fallback: count the unrated items, then walk to a uniform one */
+	p = 0;
+	for (int32_t item = 0; item < d->n_items; item++)
+	{
+		if (p < nr && rated[p] == item)
+		{
+			while (p < nr && rated[p] == item)
+				p++;
+		}
+		else
+			n_unrated++;
+	}
+	if (n_unrated == 0)
+		return -1;
+	pick = (int64_t) bpr_rng_below(rng, (uint64_t) n_unrated);
+	p = 0;
+	for (int32_t item = 0; item < d->n_items; item++)
+	{
+		if (p < nr && rated[p] == item)
+		{
+			while (p < nr && rated[p] == item)
+				p++;
+		}
+		else if (pick-- == 0)
+			return item;
+	}
+	return -1;					/* not reached */
+}
+
+/* Uniform disliked item of the user (the user must have one) */
+static inline int32_t
+sample_disliked(const BprInteractions *d, BprRng *rng, int32_t user, int64_t nneg)
+{
+	return d->neg[d->neg_ptr[user] + (int64_t) bpr_rng_below(rng, (uint64_t) nneg)];
+}
+
+/* One negative from a pool (RATED or UNRATED), without hardness; -1 when none exists */
+static int32_t
+sample_base(const BprSampler *s, BprRng *rng, int32_t user, BprNegatives pool)
+{
+	const BprInteractions *d = s->data;
+	int64_t		nneg = n_disliked(d, user);
+
+	if (pool == BPR_NEG_RATED)
+		return nneg > 0 ? sample_disliked(d, rng, user, nneg) : -1;
+	return bpr_sample_unrated(s, rng, user);
+}
+
+/*
+ * The pool a triplet draws its negative candidates from: with BOTH, the user's
+ * disliked items with probability rated_share (when there are any), else the
+ * unrated ones.  The pool is chosen once per triplet, so hardness picks within
+ * one pool and does not tilt the mix towards the (popular) disliked items.
+ */
+static BprNegatives
+choose_pool(const BprSampler *s, BprRng *rng, int32_t user)
+{
+	const BprInteractions *d = s->data;
+	int64_t		nneg;
+	int64_t		nrated;
+
+	if (s->cfg.negatives != BPR_NEG_BOTH)
+		return s->cfg.negatives;
+	nneg = n_disliked(d, user);
+	if (nneg > 0 && bpr_rng_uniform(rng) < s->cfg.rated_share)
+		return BPR_NEG_RATED;
+	nrated = d->rated_ptr[user + 1] - d->rated_ptr[user];
+	return (nrated >= d->n_items && nneg > 0) ? BPR_NEG_RATED : BPR_NEG_UNRATED;
+}
+
+/*
+ * Negative item for (user, pos_item) by the configured mode and hardness, or -1
+ * when there is none.  user_vec (user_dim values) is read only with MODEL.
+ */
+int32_t
+bpr_sample_negative(const BprSampler *s, BprRng *rng, int32_t user,
+					int32_t pos_item, const float *user_vec)
+{
+	const BprInteractions *d = s->data;
+	int32_t		n_cand = s->cfg.candidates < 1 ? 1 : s->cfg.candidates;
+	BprNegatives pool = choose_pool(s, rng, user);
+	int32_t		best;
+
+	switch (s->cfg.hard)
+	{
+		case BPR_HARD_NONE:
+			break;
+
+		case BPR_HARD_MODEL:
+			{
+				float		best_score;
+
+				if (s->item_vectors == NULL || user_vec == NULL)
+					break;		/* no model yet: plain draw */
+				best = sample_base(s, rng, user, pool);
+				if (best < 0)
+					return -1;
+				best_score = bpr_dot_score(user_vec, s->user_dim,
+									   s->item_vectors + (size_t) best * s->item_dim,
+									   s->item_dim);
+				for (int32_t c = 1; c < n_cand; c++)
+				{
+					int32_t		item = sample_base(s, rng, user, pool);
+					float		sc = bpr_dot_score(user_vec, s->user_dim,
+											   s->item_vectors + (size_t) item * s->item_dim,
+											   s->item_dim);
+
+					if (sc > best_score)
+					{
+						best = item;
+						best_score = sc;
+					}
+				}
+				return best;
+			}
+
+		case BPR_HARD_FEATURES:
+			{
+				const BprFeatures *f = s->item_features;
+				float		best_sim;
+
+				if (s->cfg.negatives == BPR_NEG_RATED && s->cfg.candidates == 0)
+				{
+					/*
+					 * The notebook: the most similar of all the user's disliked
+					 * items.  Ties (items with equal features, or no features)
+					 * are broken uniformly at random, so a user's triplets do not
+					 * all get the same negative.
+					 */
+					int64_t		lo = d->neg_ptr[user];
+					int64_t		hi = d->neg_ptr[user + 1];
+					uint64_t	ties = 1;
+
+					if (lo >= hi)
+						return -1;
+					best = d->neg[lo];
+					best_sim = bpr_feature_cosine(f, s->item_norm, pos_item, best);
+					for (int64_t p = lo + 1; p < hi; p++)
+					{
+						float		sim = bpr_feature_cosine(f, s->item_norm,
+															 pos_item, d->neg[p]);
+
+						if (sim > best_sim)
+						{
+							best = d->neg[p];
+							best_sim = sim;
+							ties = 1;
+						}
+						else if (sim == best_sim && bpr_rng_below(rng, ++ties) == 0)
+							best = d->neg[p];
+					}
+					return best;
+				}
+
+				best = sample_base(s, rng, user, pool);
+				if (best < 0)
+					return -1;
+				best_sim = bpr_feature_cosine(f, s->item_norm, pos_item, best);
+				for (int32_t c = 1; c < n_cand; c++)
+				{
+					int32_t		item = sample_base(s, rng, user, pool);
+					float		sim = bpr_feature_cosine(f, s->item_norm, pos_item, item);
+
+					if (sim > best_sim)
+					{
+						best = item;
+						best_sim = sim;
+					}
+				}
+				return best;
+			}
+	}
+	return sample_base(s, rng, user, pool);
+}
+
+/* Fisher-Yates shuffle of n values */
+void
+bpr_shuffle_i64(BprRng *rng, int64_t *values, int64_t n)
+{
+	for (int64_t i = n - 1; i > 0; i--)
+	{
+		int64_t		j = (int64_t) bpr_rng_below(rng, (uint64_t) (i + 1));
+		int64_t		t = values[i];
+
+		values[i] = values[j];
+		values[j] = t;
+	}
+}

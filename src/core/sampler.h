@@ -1,0 +1,90 @@
+/*
+ * sampler.h - triplet sampling: who liked what, and which negative to pair it with
+ *
+ * Interactions are CSR arrays over user rows; item codes within a user's list
+ * are sorted ascending, so "has the user rated item i" is a binary search.
+ */
+#ifndef BPR_SAMPLER_H
+#define BPR_SAMPLER_H
+
+#include "alloc.h"
+#include "feature_matrix.h"
+#include "rng.h"
+
+/* Per-user item lists built from the training ratings */
+typedef struct BprInteractions
+{
+	int32_t		n_users;
+	int32_t		n_items;
+	const int64_t *pos_ptr;		/* n_users + 1 */
+	const int32_t *pos;			/* liked items (rating >= positive threshold) */
+	const int64_t *neg_ptr;		/* n_users + 1 */
+	const int32_t *neg;			/* disliked items (rating <= negative threshold) */
+	const int64_t *rated_ptr;	/* n_users + 1 */
+	const int32_t *rated;		/* every rated item, whatever the rating */
+} BprInteractions;
+
+typedef enum BprNegatives
+{
+	BPR_NEG_RATED = 0,			/* the user's disliked items (the notebook) */
+	BPR_NEG_UNRATED = 1,		/* items the user never rated (the BPR paper) */
+	BPR_NEG_BOTH = 2			/* rated with probability rated_share, else unrated */
+} BprNegatives;
+
+typedef enum BprHardNegatives
+{
+	BPR_HARD_NONE = 0,
+	BPR_HARD_FEATURES = 1,		/* candidate most feature-similar (cosine) to the positive */
+	BPR_HARD_MODEL = 2			/* candidate the current model scores highest */
+} BprHardNegatives;
+
+typedef struct BprSamplerConfig
+{
+	BprNegatives negatives;
+	float		rated_share;	/* BOTH: chance of a disliked item when the user has any */
+	BprHardNegatives hard;
+	int32_t		candidates;		/* hard: candidates drawn per triplet; 0 with FEATURES and
+								 * RATED = all of the user's disliked items */
+} BprSamplerConfig;
+
+typedef struct BprSampler
+{
+	BprSamplerConfig cfg;
+	const BprInteractions *data;
+	const BprFeatures *item_features;	/* FEATURES: encoded item features */
+	float	   *item_norm;		/* FEATURES: Euclidean norm of each item's feature vector */
+	const float *item_vectors;	/* MODEL: item outputs (n_items x item_dim), set by the trainer */
+	int32_t		user_dim;
+	int32_t		item_dim;
+} BprSampler;
+
+/* True when the user rated the item (binary search in the user's rated list) */
+bool		bpr_interactions_rated(const BprInteractions *d, int32_t user, int32_t item);
+
+/* Prepares a sampler (allocates item norms for FEATURES) */
+void		bpr_sampler_init(BprSampler *s, const BprSamplerConfig *cfg,
+							 const BprInteractions *data,
+							 const BprFeatures *item_features,
+							 const BprAlloc *alloc);
+
+/* True when the sampler can find at least one negative for the user */
+bool		bpr_sampler_user_ok(const BprSampler *s, int32_t user);
+
+/* Uniform item the user never rated, or -1 if the user rated every item */
+int32_t		bpr_sample_unrated(const BprSampler *s, BprRng *rng, int32_t user);
+
+/*
+ * Negative item for (user, pos_item) by the configured mode and hardness, or -1
+ * when there is none.  user_vec (user_dim values) is read only with MODEL.
+ */
+int32_t		bpr_sample_negative(const BprSampler *s, BprRng *rng, int32_t user,
+								int32_t pos_item, const float *user_vec);
+
+/* Cosine similarity of two items' encoded feature vectors (numeric + one-hot + multi-hot) */
+float		bpr_feature_cosine(const BprFeatures *f, const float *norms,
+							   int32_t a, int32_t b);
+
+/* Fisher-Yates shuffle of n values */
+void		bpr_shuffle_i64(BprRng *rng, int64_t *values, int64_t n);
+
+#endif

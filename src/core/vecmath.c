@@ -1,0 +1,65 @@
+/*
+ * vecmath.c - small vector helpers shared by the numeric core and its callers
+ */
+#include <string.h>
+
+#include "vecmath.h"
+
+/* Dot product of n floats, accumulated in double */
+double
+bpr_dot_f64(const float *a, const float *b, int32_t n)
+{
+	double		s = 0.0;
+
+	for (int32_t d = 0; d < n; d++)
+		s += (double) a[d] * b[d];
+	return s;
+}
+
+/* Lower-bound binary search body shared by the typed finders below */
+#define FIND_SORTED(v, n, x) \
+	do { \
+		int64_t		lo_ = 0, \
+					hi_ = (n); \
+		while (lo_ < hi_) \
+		{ \
+			int64_t		mid_ = lo_ + (hi_ - lo_) / 2; \
+			if ((v)[mid_] < (x)) \
+				lo_ = mid_ + 1; \
+			else \
+				hi_ = mid_; \
+		} \
+		return (lo_ < (n) && (v)[lo_] == (x)) ? lo_ : -1; \
+	} while (0)
+
+/* Position of x in the ascending array v[0..n), or -1 */
+int64_t
+bpr_find_i64(const int64_t *v, int64_t n, int64_t x)
+{
+	FIND_SORTED(v, n, x);
+}
+
+/* Position of x in the ascending array v[0..n), or -1 */
+int64_t
+bpr_find_i32(const int32_t *v, int64_t n, int32_t x)
+{
+	FIND_SORTED(v, n, x);
+}
+
+/* Widens n rows of `from` values to `to` values; new columns 1, or last[r] in the last */
+void
+bpr_widen_rows(const float *in, float *out, int32_t n, int32_t from, int32_t to,
+			   const float *last)
+{
+	/* walk backwards: row r moves from r * from to r * to, never over an unread row */
+	for (int32_t r = n - 1; r >= 0; r--)
+	{
+		float	   *o = out + (size_t) r * to;
+
+		memmove(o, in + (size_t) r * from, sizeof(float) * (size_t) from);
+		for (int32_t d = from; d < to; d++)
+			o[d] = 1.0f;
+		if (last != NULL && to > from)
+			o[to - 1] = last[r];
+	}
+}

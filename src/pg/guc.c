@@ -1,0 +1,102 @@
+/*
+ * guc.c - bpr's settings (bpr.*) and the OpenBLAS thread count they control
+ */
+#include "postgres.h"
+
+#include <cblas.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+
+#include "miscadmin.h"
+#include "utils/guc.h"
+
+#include "guc.h"
+
+char	   *bpr_default_model = NULL;
+bool		bpr_progress = true;
+static int	bpr_max_memory_kb = -1;
+static int	bpr_blas_threads = 1;
+
+/*
+ * OpenBLAS's pthread build starts its worker threads when the library loads,
+ * with the backend's signal mask.  These internals (weak: other builds of the
+ * library still load) let bpr restart the pool with every signal blocked, so
+ * that no signal meant for the backend is handled on a BLAS thread.
+ */
+extern int	blas_thread_init(void) __attribute__((weak));
+extern int	blas_thread_shutdown_(void) __attribute__((weak));
+
+/* Sets OpenBLAS's thread count with signals blocked, so new workers inherit a blocked mask */
+static void
+set_blas_threads(int n, bool restart_pool)
+{
+	sigset_t	all,
+				old;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	if (restart_pool && blas_thread_shutdown_ != NULL && blas_thread_init != NULL)
+	{
+		blas_thread_shutdown_();
+		blas_thread_init();
+	}
+	openblas_set_num_threads(n);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/* Applies bpr.blas_threads to OpenBLAS */
+static void
+assign_blas_threads(int newval, void *extra)
+{
+	set_blas_threads(newval, false);
+}
+
+/* Registers the settings and applies bpr.blas_threads (from _PG_init) */
+void
+bpr_guc_init(void)
+{
+	DefineCustomStringVariable("bpr.model",
+							   "Model used by bpr_score and bpr_recommend when none is named.",
+							   NULL,
+							   &bpr_default_model,
+							   NULL,
+							   PGC_USERSET,
+							   0,
+							   NULL, NULL, NULL);
+	DefineCustomIntVariable("bpr.max_memory",
+							"Memory a training may use; -1 uses maintenance_work_mem.",
+							NULL,
+							&bpr_max_memory_kb,
+							-1, -1, MAX_KILOBYTES,
+							PGC_USERSET,
+							GUC_UNIT_KB,
+							NULL, NULL, NULL);
+	DefineCustomBoolVariable("bpr.progress",
+							 "Reports each training epoch in a NOTICE.",
+							 NULL,
+							 &bpr_progress,
+							 true,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+	DefineCustomIntVariable("bpr.blas_threads",
+							"Threads OpenBLAS may use in this backend.",
+							"Batch-sized products are fastest on one thread.",
+							&bpr_blas_threads,
+							1, 1, 64,
+							PGC_USERSET,
+							0,
+							NULL, assign_blas_threads, NULL);
+	MarkGUCPrefixReserved("bpr");
+	set_blas_threads(bpr_blas_threads, true);
+}
+
+/* Bytes a training may use under bpr.max_memory (or maintenance_work_mem); 0 = no limit */
+Size
+bpr_memory_limit(void)
+{
+	int			kb = bpr_max_memory_kb >= 0 ? bpr_max_memory_kb : maintenance_work_mem;
+
+	return kb > 0 ? (Size) kb * 1024 : 0;
+}

@@ -1,0 +1,99 @@
+/*
+ * util.h - the bottom of bpr's PostgreSQL layer: helpers every subsystem uses
+ *
+ * A palloc-backed allocator for the numeric core with a byte budget,
+ * search_path pinning for the SQL bpr runs, a monotonic clock, a batched SPI
+ * cursor, relation names, column checks and argument readers.  This unit
+ * depends on nothing else of bpr (only the core's allocator interface).
+ */
+#ifndef BPR_UTIL_H
+#define BPR_UTIL_H
+
+#include "postgres.h"
+
+#include "executor/spi.h"
+#include "fmgr.h"
+
+#include "core/alloc.h"
+
+/* A BprAlloc over a memory context that enforces a byte budget */
+typedef struct BprPgAlloc
+{
+	BprAlloc	base;
+	MemoryContext context;
+	Size		used;
+	Size		limit;			/* 0 = no limit */
+} BprPgAlloc;
+
+/* Prepares an allocator in context with a budget of limit bytes (0 = none) */
+void		bpr_pg_alloc_init(BprPgAlloc *a, MemoryContext context, Size limit);
+
+/* Allocates n zeroed elements of size from a, checked against overflow and the budget */
+void	   *bpr_pg_alloc(BprPgAlloc *a, size_t n, size_t size, const char *what);
+
+/* Charges bytes held outside the allocator to its budget (ERROR 53200 when over) */
+void		bpr_pg_alloc_charge(BprPgAlloc *a, Size bytes, const char *what);
+
+/* Returns bytes charged with bpr_pg_alloc_charge once they are freed */
+void		bpr_pg_alloc_release(BprPgAlloc *a, Size bytes);
+
+/* Pins search_path to pg_catalog, pg_temp for the SQL bpr runs; returns the level to restore */
+int			bpr_pin_search_path(void);
+
+/* Restores search_path as it was before bpr_pin_search_path returned level */
+void		bpr_unpin_search_path(int level);
+
+/* CHECK_FOR_INTERRUPTS as a callback for the numeric core's long loops (arg unused) */
+void		bpr_check_interrupts(void *arg);
+
+/* Seconds since an arbitrary epoch, monotonic */
+double		bpr_now(void);
+
+/* Prepares a statement with bound parameters (ERROR on failure) */
+SPIPlanPtr	bpr_spi_prepare(const char *sql, int nargs, Oid *types);
+
+/* Executes a prepared statement; ERROR unless SPI returns `expected` (e.g. SPI_OK_INSERT) */
+void		bpr_spi_execute(SPIPlanPtr plan, Datum *values, const char *nulls, bool read_only,
+							int expected);
+
+/* Runs a statement with bound arguments; ERROR unless SPI returns `expected` */
+void		bpr_spi_run(const char *sql, int nargs, Oid *types, Datum *values, const char *nulls,
+						bool read_only, int expected);
+
+/* A read-only SPI cursor read in batches */
+typedef struct BprCursor
+{
+	Portal		portal;
+	SPITupleTable *batch;		/* the current batch, freed by the next fetch */
+} BprCursor;
+
+/* Opens a read-only cursor over a query with bound arguments (nargs may be 0) */
+void		bpr_cursor_open(BprCursor *cursor, const char *sql, int nargs, Oid *types,
+							Datum *values);
+
+/* Frees the last batch and fetches the next one into cursor->batch; false (and closed) at the end */
+bool		bpr_cursor_next(BprCursor *cursor);
+
+/* Name of a relation for messages; ERROR 42P01 when it does not exist */
+char	   *bpr_relation_name(Oid relid);
+
+/* Schema-qualified, quoted name of a relation for SQL; ERROR 42P01 when it does not exist */
+char	   *bpr_relation_sql_name(Oid relid);
+
+/* What a column must hold */
+typedef enum BprColumnRole
+{
+	BPR_COLUMN_KEY,				/* a user or item key: an integer, text or uuid type */
+	BPR_COLUMN_NUMBER			/* a rating or weight: any numeric type */
+} BprColumnRole;
+
+/* Checks that a relation has a column of the role's types; returns its (base) type */
+Oid			bpr_check_column(Oid relid, const char *column, BprColumnRole role);
+
+/* Text argument n as a C string, or dflt when it is NULL (or absent from an older signature) */
+char	   *bpr_arg_text(FunctionCallInfo fcinfo, int n, char *dflt);
+
+/* True when argument n exists in this call's signature and is not NULL */
+bool		bpr_arg_given(FunctionCallInfo fcinfo, int n);
+
+#endif

@@ -1,0 +1,35 @@
+/*
+ * validation.h - per-epoch validation of a training on a held-out table
+ */
+#ifndef BPR_VALIDATION_H
+#define BPR_VALIDATION_H
+
+#include "postgres.h"
+
+#include "core/evaluation.h"
+#include "core/trainer.h"
+#include "dataset.h"
+#include "train_args.h"
+
+/* A validation set in the training set's index space */
+typedef struct BprValidation
+{
+	int32		k;
+	BprEvalInput input;
+	float	   *user_vecs;
+	float	   *item_vecs;
+	float	   *offsets;		/* NULL: no calibration */
+	const BprInteractions *train;
+} BprValidation;
+
+/* Reads a validation table with the training's column mapping */
+BprValidation *bpr_validation_prepare(Oid relid, const BprTrainArgs *args,
+									  const BprDataset *ds, BprPgAlloc *alloc);
+
+/* Evaluates the trainer's current weights on the validation set */
+void		bpr_validation_run(BprValidation *v, BprTrainer *t, BprMetricsResult *res);
+
+/* Metrics as a JSON object */
+char	   *bpr_metrics_json(const BprMetricsResult *r, int32 k, int32 epoch);
+
+#endif
