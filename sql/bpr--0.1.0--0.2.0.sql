@@ -16,17 +16,227 @@ UPDATE @extschema@.models
    SET hyperparameters = jsonb_set(hyperparameters, '{calibrate}', 'false')
  WHERE NOT data ? 'cold_user_offset' AND (hyperparameters->>'calibrate')::boolean;
 
+-- models are owned; version numbers are never reused.  Models trained before 0.2 belong
+-- to the role that runs the update; hand them over with bpr_set_owner().
+CREATE TABLE @extschema@.model_names (
+	model text PRIMARY KEY,
+	owner regrole NOT NULL,
+	last_version integer NOT NULL DEFAULT 0 CHECK (last_version >= 0),
+	created timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE @extschema@.model_names IS 'bpr model names: the owner (who may train, activate and drop the model) and the last version number issued';
+INSERT INTO @extschema@.model_names (model, owner, last_version, created)
+SELECT model, current_user::regrole, max(version), min(created) FROM @extschema@.models GROUP BY model;
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.model_names', '');
+
+-- keys of any type, deployment, fold-in revisions, lock waits
+ALTER TABLE @extschema@.models
+	ADD COLUMN user_key_type regtype NOT NULL DEFAULT 'bigint',
+	ADD COLUMN item_key_type regtype NOT NULL DEFAULT 'bigint',
+	ADD COLUMN weight_column text,
+	ADD COLUMN revision integer NOT NULL DEFAULT 0,
+	ADD COLUMN wait_seconds double precision NOT NULL DEFAULT 0,
+	ADD COLUMN deployment jsonb,
+	ADD CONSTRAINT models_model_fkey FOREIGN KEY (model) REFERENCES @extschema@.model_names (model);
+COMMENT ON COLUMN @extschema@.models.revision IS 'bumped by bpr_fold_in, which rewrites vectors of the version in place';
+COMMENT ON COLUMN @extschema@.models.wait_seconds IS 'seconds the training waited for another training of the same model (not counted in seconds)';
+COMMENT ON COLUMN @extschema@.models.deployment IS 'the activate policy of the training and its outcome';
+
+ALTER TABLE @extschema@.embeddings
+	ADD COLUMN key text COLLATE "C",
+	ADD COLUMN cold boolean NOT NULL DEFAULT false,
+	ADD COLUMN fingerprint bigint;
+CREATE UNIQUE INDEX embeddings_key ON @extschema@.embeddings (model, version, side, key) WHERE key IS NOT NULL;
+COMMENT ON COLUMN @extschema@.embeddings.id IS 'the key of an integer-keyed side; else the row number, and key holds the key';
+COMMENT ON COLUMN @extschema@.embeddings.key IS 'the text form of a text or uuid key (NULL for integer keys)';
+COMMENT ON COLUMN @extschema@.embeddings.cold IS 'an item without interactions, scored from its features';
+COMMENT ON COLUMN @extschema@.embeddings.fingerprint IS 'users: a hash of the user''s ratings when the vector was computed (bpr_fold_in)';
+
+-- functions whose arguments or results changed are replaced
+DROP FUNCTION @extschema@.bpr_train(text, regclass, regclass, regclass, text, text, text, text[], text[], text[], text, integer, integer[], integer[], text, boolean, double precision, double precision, text, text, integer, integer, integer, double precision, double precision, bigint, regclass, integer, double precision);
+DROP FUNCTION @extschema@.bpr_score(bigint, bigint, text);
+DROP FUNCTION @extschema@.bpr_recommend(bigint, integer, text, boolean);
+DROP FUNCTION @extschema@.bpr_evaluate(text, regclass, integer, text, text, text, double precision);
+
 -- every function says what it does (\df+ bpr.*)
 COMMENT ON FUNCTION @extschema@.models_changed() IS 'trigger: invalidates every backend''s bpr serving cache when the registry changes';
-COMMENT ON FUNCTION @extschema@.bpr_train(text, regclass, regclass, regclass, text, text, text, text[], text[], text[], text, integer, integer[], integer[], text, boolean, double precision, double precision, text, text, integer, integer, integer, double precision, double precision, bigint, regclass, integer, double precision) IS
-	'trains a new version of a two-tower BPR model from a ratings table (and user and item features) and activates it';
-COMMENT ON FUNCTION @extschema@.bpr_score(bigint, bigint, text) IS
+
+-- Trains a new version of a model from ratings (and user/item features) and activates it
+CREATE FUNCTION @extschema@.bpr_train(
+	model text,
+	ratings regclass,
+	users regclass DEFAULT NULL,
+	items regclass DEFAULT NULL,
+	user_column text DEFAULT 'user_id',
+	item_column text DEFAULT 'item_id',
+	rating_column text DEFAULT 'rating',
+	user_features text[] DEFAULT NULL,
+	item_features text[] DEFAULT NULL,
+	categorical text[] DEFAULT NULL,
+	preset text DEFAULT 'default',
+	dim integer DEFAULT NULL,
+	user_layers integer[] DEFAULT NULL,
+	item_layers integer[] DEFAULT NULL,
+	output text DEFAULT NULL,
+	use_ids boolean DEFAULT NULL,
+	positive_threshold double precision DEFAULT NULL,
+	negative_threshold double precision DEFAULT NULL,
+	negatives text DEFAULT NULL,
+	hard_negatives text DEFAULT NULL,
+	hard_candidates integer DEFAULT NULL,
+	epochs integer DEFAULT NULL,
+	batch_size integer DEFAULT NULL,
+	learning_rate double precision DEFAULT NULL,
+	l2 double precision DEFAULT NULL,
+	seed bigint DEFAULT NULL,
+	validation regclass DEFAULT NULL,
+	patience integer DEFAULT NULL,
+	rated_share double precision DEFAULT NULL,
+	activate text DEFAULT 'always',
+	keep_versions integer DEFAULT NULL,
+	threads integer DEFAULT NULL,
+	warm_start boolean DEFAULT false,
+	weight_column text DEFAULT NULL,
+	OUT model text, OUT version integer, OUT users bigint, OUT items bigint,
+	OUT positives bigint, OUT triplets bigint, OUT epochs integer,
+	OUT final_loss double precision, OUT seconds double precision, OUT active boolean)
+RETURNS record
+AS 'MODULE_PATHNAME', 'bpr_train' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.bpr_train(text, regclass, regclass, regclass, text, text, text, text[], text[], text[], text, integer, integer[], integer[], text, boolean, double precision, double precision, text, text, integer, integer, integer, double precision, double precision, bigint, regclass, integer, double precision, text, integer, integer, boolean, text) IS
+	'trains a new version of a two-tower BPR model from a ratings table (and user and item features) and activates it by its policy';
+
+-- Scores one (user, item) pair with the active version of a model; keys of any supported type
+CREATE FUNCTION @extschema@.bpr_score(user_id "any", item_id "any", model text DEFAULT NULL)
+RETURNS real
+AS 'MODULE_PATHNAME', 'bpr_score' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.bpr_score("any", "any", text) IS
 	'score of a (user, item) pair under the active version of a model; NULL when either is unknown';
-COMMENT ON FUNCTION @extschema@.bpr_recommend(bigint, integer, text, boolean) IS
-	'exact top-k items for a user under the active version of a model, best first';
-COMMENT ON FUNCTION @extschema@.bpr_evaluate(text, regclass, integer, text, text, text, double precision) IS
-	'ranking quality (precision, recall, ndcg, map at k, AUCs, coverage) of a model on a test ratings table';
+
+-- Exact top-k items for a user, best first; item keys come back in the user key's type
+CREATE FUNCTION @extschema@.bpr_recommend(user_id anycompatible, k integer DEFAULT 10,
+	model text DEFAULT NULL, exclude_rated boolean DEFAULT true, items "any" DEFAULT NULL,
+	exclude "any" DEFAULT NULL, cold_items boolean DEFAULT true)
+RETURNS TABLE (item_id anycompatible, score real, rank integer)
+AS 'MODULE_PATHNAME', 'bpr_recommend' LANGUAGE C STABLE PARALLEL SAFE ROWS 10;
+COMMENT ON FUNCTION @extschema@.bpr_recommend(anycompatible, integer, text, boolean, "any", "any", boolean) IS
+	'exact top-k items for a user under the active version of a model, best first, optionally among given items only';
+
+-- Ranking quality of a model version on a test ratings table (../shared/EVALUATION.md)
+CREATE FUNCTION @extschema@.bpr_evaluate(model text, test regclass, k integer DEFAULT 10,
+	user_column text DEFAULT NULL, item_column text DEFAULT NULL,
+	rating_column text DEFAULT NULL, positive_threshold double precision DEFAULT NULL,
+	version integer DEFAULT NULL,
+	OUT users bigint, OUT seed_auc double precision, OUT rank_auc double precision,
+	OUT precision_at_k double precision, OUT recall_at_k double precision,
+	OUT ndcg_at_k double precision, OUT map_at_k double precision,
+	OUT coverage_at_k double precision)
+RETURNS record
+AS 'MODULE_PATHNAME', 'bpr_evaluate' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.bpr_evaluate(text, regclass, integer, text, text, text, double precision, integer) IS
+	'ranking quality (precision, recall, ndcg, map at k, AUCs, coverage) of a model version on a test ratings table';
+
+-- Raises 42501 unless the caller may manage the model (its owner, a member, or a superuser)
+CREATE FUNCTION @extschema@.check_owner(model text, action text)
+RETURNS void
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	model_owner regrole;
+BEGIN
+	SELECT n.owner INTO model_owner FROM @extschema@.model_names n WHERE n.model = $1;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'bpr model "%" does not exist', $1 USING ERRCODE = 'undefined_object';
+	END IF;
+	IF NOT pg_has_role(model_owner, 'USAGE') THEN
+		RAISE EXCEPTION 'permission denied to % bpr model "%"', $2, $1
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = format('The model is owned by %s.', model_owner);
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.check_owner(text, text) IS 'raises 42501 unless the caller owns the model, is a member of its owner, or is a superuser';
+
+-- Makes an earlier version of a model the active one
+CREATE OR REPLACE FUNCTION @extschema@.bpr_activate(model text, version integer)
+RETURNS void
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM @extschema@.check_owner($1, 'activate');
+	PERFORM 1 FROM @extschema@.models m WHERE m.model = $1 ORDER BY m.version FOR UPDATE;
+	IF NOT EXISTS (SELECT 1 FROM @extschema@.models m WHERE m.model = $1 AND m.version = $2) THEN
+		RAISE EXCEPTION 'model "%" has no version %', $1, $2 USING ERRCODE = 'undefined_object';
+	END IF;
+	UPDATE @extschema@.models m SET active = false WHERE m.model = $1 AND m.active AND m.version <> $2;
+	UPDATE @extschema@.models m SET active = true WHERE m.model = $1 AND m.version = $2 AND NOT m.active;
+END
+$$;
 COMMENT ON FUNCTION @extschema@.bpr_activate(text, integer) IS
-	'makes a stored version of a model the active one';
+	'makes a stored version of a model the active one (owner only)';
+
+-- Drops one version of a model, or every version when version is NULL; returns how many
+CREATE OR REPLACE FUNCTION @extschema@.bpr_drop(model text, version integer DEFAULT NULL)
+RETURNS integer
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	dropped integer;
+BEGIN
+	IF $1 IS NULL THEN
+		RAISE EXCEPTION 'model must not be NULL' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	PERFORM @extschema@.check_owner($1, 'drop');
+	PERFORM 1 FROM @extschema@.models m WHERE m.model = $1 ORDER BY m.version FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'bpr model "%" has no versions', $1 USING ERRCODE = 'undefined_object';
+	END IF;
+	IF $2 IS NOT NULL AND EXISTS (SELECT 1 FROM @extschema@.models m
+								  WHERE m.model = $1 AND m.version = $2 AND m.active)
+	   AND EXISTS (SELECT 1 FROM @extschema@.models m WHERE m.model = $1 AND m.version <> $2) THEN
+		RAISE EXCEPTION 'version % is the active version of model "%"', $2, $1
+			USING ERRCODE = 'object_in_use',
+				  HINT = 'Activate another version with bpr_activate() first, or drop every version.';
+	END IF;
+	DELETE FROM @extschema@.models m WHERE m.model = $1 AND ($2 IS NULL OR m.version = $2);
+	GET DIAGNOSTICS dropped = ROW_COUNT;
+	RETURN dropped;
+END
+$$;
 COMMENT ON FUNCTION @extschema@.bpr_drop(text, integer) IS
-	'drops one inactive version of a model, or every version when version is NULL; returns how many';
+	'drops one inactive version of a model, or every version when version is NULL (owner only); version numbers are never reused';
+
+-- Hands a model over to another role
+CREATE FUNCTION @extschema@.bpr_set_owner(model text, owner regrole)
+RETURNS void
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM @extschema@.check_owner($1, 'change the owner of');
+	IF NOT pg_has_role($2, 'MEMBER') THEN
+		RAISE EXCEPTION 'must be able to SET ROLE "%" to give it bpr model "%"', $2, $1
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	UPDATE @extschema@.model_names n SET owner = $2 WHERE n.model = $1;
+	-- the registry changed hands too: every backend re-reads it
+	UPDATE @extschema@.models m SET active = m.active WHERE m.model = $1 AND m.active;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.bpr_set_owner(text, regrole) IS
+	'hands a model over to another role (the owner only, and only to a role the caller can SET ROLE to)';
+
+-- Trainings running now, in any session (needs bpr in shared_preload_libraries)
+CREATE FUNCTION @extschema@.bpr_training_progress(
+	OUT pid integer, OUT model text, OUT role regrole, OUT phase text, OUT epoch integer,
+	OUT epochs integer, OUT loss double precision, OUT validation double precision,
+	OUT triplets_per_second double precision, OUT started timestamptz,
+	OUT seconds double precision, OUT eta_seconds double precision)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'bpr_training_progress' LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@.bpr_training_progress() IS
+	'progress of the trainings running now in any session: phase, epoch, loss, validation precision@10, speed, ETA';
+CREATE VIEW @extschema@.training_progress AS SELECT * FROM @extschema@.bpr_training_progress();
+COMMENT ON VIEW @extschema@.training_progress IS 'bpr trainings running now, in any session';

@@ -1,6 +1,15 @@
 -- complain if script is sourced in psql, rather than via CREATE EXTENSION
 \echo Use "CREATE EXTENSION bpr" to load this file. \quit
 
+-- Model names: who owns each model, and the last version number it handed out
+CREATE TABLE @extschema@.model_names (
+	model text PRIMARY KEY,
+	owner regrole NOT NULL,
+	last_version integer NOT NULL DEFAULT 0 CHECK (last_version >= 0),
+	created timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE @extschema@.model_names IS 'bpr model names: the owner (who may train, activate and drop the model) and the last version number issued';
+
 -- Model registry: one row per trained version; at most one active version per model
 CREATE TABLE @extschema@.models (
 	model text NOT NULL,
@@ -21,7 +30,14 @@ CREATE TABLE @extschema@.models (
 	final_loss double precision,
 	seconds double precision NOT NULL,
 	metrics jsonb,
-	PRIMARY KEY (model, version)
+	user_key_type regtype NOT NULL DEFAULT 'bigint',
+	item_key_type regtype NOT NULL DEFAULT 'bigint',
+	weight_column text,
+	revision integer NOT NULL DEFAULT 0,
+	wait_seconds double precision NOT NULL DEFAULT 0,
+	deployment jsonb,
+	PRIMARY KEY (model, version),
+	CONSTRAINT models_model_fkey FOREIGN KEY (model) REFERENCES @extschema@.model_names (model)
 );
 CREATE UNIQUE INDEX models_one_active ON @extschema@.models (model) WHERE active;
 COMMENT ON TABLE @extschema@.models IS 'bpr model registry: one row per trained version';
@@ -64,10 +80,18 @@ CREATE TABLE @extschema@.embeddings (
 	side text NOT NULL CHECK (side IN ('user', 'item')),
 	id bigint NOT NULL,
 	vector real[] NOT NULL,
+	key text COLLATE "C",
+	cold boolean NOT NULL DEFAULT false,
+	fingerprint bigint,
 	PRIMARY KEY (model, version, side, id),
 	FOREIGN KEY (model, version) REFERENCES @extschema@.models ON DELETE CASCADE
 );
+CREATE UNIQUE INDEX embeddings_key ON @extschema@.embeddings (model, version, side, key) WHERE key IS NOT NULL;
 COMMENT ON TABLE @extschema@.embeddings IS 'bpr embeddings: score(user, item) = dot(user vector, item vector)';
+COMMENT ON COLUMN @extschema@.embeddings.id IS 'the key of an integer-keyed side; else the row number, and key holds the key';
+COMMENT ON COLUMN @extschema@.embeddings.key IS 'the text form of a text or uuid key (NULL for integer keys)';
+COMMENT ON COLUMN @extschema@.embeddings.cold IS 'an item without interactions, scored from its features';
+COMMENT ON COLUMN @extschema@.embeddings.fingerprint IS 'users: a hash of the user''s ratings when the vector was computed (bpr_fold_in)';
 
 -- Per-epoch training log (learning curve)
 CREATE TABLE @extschema@.training_log (
@@ -82,6 +106,7 @@ CREATE TABLE @extschema@.training_log (
 );
 COMMENT ON TABLE @extschema@.training_log IS 'bpr per-epoch training loss and validation metrics';
 
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.model_names', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.models', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.features', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.parameters', '');
@@ -89,6 +114,9 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.embeddings', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.training_log', '');
 
 COMMENT ON COLUMN @extschema@.models.vector_width IS 'width of the stored vectors: dim, plus the item bias column, plus the score offset column';
+COMMENT ON COLUMN @extschema@.models.revision IS 'bumped by bpr_fold_in, which rewrites vectors of the version in place';
+COMMENT ON COLUMN @extschema@.models.wait_seconds IS 'seconds the training waited for another training of the same model (not counted in seconds)';
+COMMENT ON COLUMN @extschema@.models.deployment IS 'the activate policy of the training and its outcome';
 
 -- Any change to the registry invalidates every backend's serving cache
 CREATE FUNCTION @extschema@.models_changed() RETURNS trigger
@@ -128,41 +156,70 @@ CREATE FUNCTION @extschema@.bpr_train(
 	validation regclass DEFAULT NULL,
 	patience integer DEFAULT NULL,
 	rated_share double precision DEFAULT NULL,
+	activate text DEFAULT 'always',
+	keep_versions integer DEFAULT NULL,
+	threads integer DEFAULT NULL,
+	warm_start boolean DEFAULT false,
+	weight_column text DEFAULT NULL,
 	OUT model text, OUT version integer, OUT users bigint, OUT items bigint,
 	OUT positives bigint, OUT triplets bigint, OUT epochs integer,
-	OUT final_loss double precision, OUT seconds double precision)
+	OUT final_loss double precision, OUT seconds double precision, OUT active boolean)
 RETURNS record
 AS 'MODULE_PATHNAME', 'bpr_train' LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION @extschema@.bpr_train(text, regclass, regclass, regclass, text, text, text, text[], text[], text[], text, integer, integer[], integer[], text, boolean, double precision, double precision, text, text, integer, integer, integer, double precision, double precision, bigint, regclass, integer, double precision) IS
-	'trains a new version of a two-tower BPR model from a ratings table (and user and item features) and activates it';
+COMMENT ON FUNCTION @extschema@.bpr_train(text, regclass, regclass, regclass, text, text, text, text[], text[], text[], text, integer, integer[], integer[], text, boolean, double precision, double precision, text, text, integer, integer, integer, double precision, double precision, bigint, regclass, integer, double precision, text, integer, integer, boolean, text) IS
+	'trains a new version of a two-tower BPR model from a ratings table (and user and item features) and activates it by its policy';
 
--- Scores one (user, item) pair with the active version of a model
-CREATE FUNCTION @extschema@.bpr_score(user_id bigint, item_id bigint, model text DEFAULT NULL)
+-- Scores one (user, item) pair with the active version of a model; keys of any supported type
+CREATE FUNCTION @extschema@.bpr_score(user_id "any", item_id "any", model text DEFAULT NULL)
 RETURNS real
 AS 'MODULE_PATHNAME', 'bpr_score' LANGUAGE C STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.bpr_score(bigint, bigint, text) IS
+COMMENT ON FUNCTION @extschema@.bpr_score("any", "any", text) IS
 	'score of a (user, item) pair under the active version of a model; NULL when either is unknown';
 
--- Exact top-k items for a user, best first
-CREATE FUNCTION @extschema@.bpr_recommend(user_id bigint, k integer DEFAULT 10,
-	model text DEFAULT NULL, exclude_rated boolean DEFAULT true)
-RETURNS TABLE (item_id bigint, score real, rank integer)
+-- Exact top-k items for a user, best first; item keys come back in the user key's type
+CREATE FUNCTION @extschema@.bpr_recommend(user_id anycompatible, k integer DEFAULT 10,
+	model text DEFAULT NULL, exclude_rated boolean DEFAULT true, items "any" DEFAULT NULL,
+	exclude "any" DEFAULT NULL, cold_items boolean DEFAULT true)
+RETURNS TABLE (item_id anycompatible, score real, rank integer)
 AS 'MODULE_PATHNAME', 'bpr_recommend' LANGUAGE C STABLE PARALLEL SAFE ROWS 10;
-COMMENT ON FUNCTION @extschema@.bpr_recommend(bigint, integer, text, boolean) IS
-	'exact top-k items for a user under the active version of a model, best first';
+COMMENT ON FUNCTION @extschema@.bpr_recommend(anycompatible, integer, text, boolean, "any", "any", boolean) IS
+	'exact top-k items for a user under the active version of a model, best first, optionally among given items only';
 
--- Ranking quality of a model on a test ratings table (../shared/EVALUATION.md)
+-- Ranking quality of a model version on a test ratings table (../shared/EVALUATION.md)
 CREATE FUNCTION @extschema@.bpr_evaluate(model text, test regclass, k integer DEFAULT 10,
 	user_column text DEFAULT NULL, item_column text DEFAULT NULL,
 	rating_column text DEFAULT NULL, positive_threshold double precision DEFAULT NULL,
+	version integer DEFAULT NULL,
 	OUT users bigint, OUT seed_auc double precision, OUT rank_auc double precision,
 	OUT precision_at_k double precision, OUT recall_at_k double precision,
 	OUT ndcg_at_k double precision, OUT map_at_k double precision,
 	OUT coverage_at_k double precision)
 RETURNS record
 AS 'MODULE_PATHNAME', 'bpr_evaluate' LANGUAGE C STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.bpr_evaluate(text, regclass, integer, text, text, text, double precision) IS
-	'ranking quality (precision, recall, ndcg, map at k, AUCs, coverage) of a model on a test ratings table';
+COMMENT ON FUNCTION @extschema@.bpr_evaluate(text, regclass, integer, text, text, text, double precision, integer) IS
+	'ranking quality (precision, recall, ndcg, map at k, AUCs, coverage) of a model version on a test ratings table';
+
+-- Raises 42501 unless the caller may manage the model (its owner, a member, or a superuser)
+CREATE FUNCTION @extschema@.check_owner(model text, action text)
+RETURNS void
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	model_owner regrole;
+BEGIN
+	SELECT n.owner INTO model_owner FROM @extschema@.model_names n WHERE n.model = $1;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'bpr model "%" does not exist', $1 USING ERRCODE = 'undefined_object';
+	END IF;
+	IF NOT pg_has_role(model_owner, 'USAGE') THEN
+		RAISE EXCEPTION 'permission denied to % bpr model "%"', $2, $1
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = format('The model is owned by %s.', model_owner);
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.check_owner(text, text) IS 'raises 42501 unless the caller owns the model, is a member of its owner, or is a superuser';
 
 -- Makes an earlier version of a model the active one
 CREATE FUNCTION @extschema@.bpr_activate(model text, version integer)
@@ -171,17 +228,17 @@ LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+	PERFORM @extschema@.check_owner($1, 'activate');
 	PERFORM 1 FROM @extschema@.models m WHERE m.model = $1 ORDER BY m.version FOR UPDATE;
-	IF NOT FOUND OR NOT EXISTS (SELECT 1 FROM @extschema@.models m WHERE m.model = $1 AND m.version = $2) THEN
+	IF NOT EXISTS (SELECT 1 FROM @extschema@.models m WHERE m.model = $1 AND m.version = $2) THEN
 		RAISE EXCEPTION 'model "%" has no version %', $1, $2 USING ERRCODE = 'undefined_object';
 	END IF;
 	UPDATE @extschema@.models m SET active = false WHERE m.model = $1 AND m.active AND m.version <> $2;
 	UPDATE @extschema@.models m SET active = true WHERE m.model = $1 AND m.version = $2 AND NOT m.active;
 END
 $$;
-
 COMMENT ON FUNCTION @extschema@.bpr_activate(text, integer) IS
-	'makes a stored version of a model the active one';
+	'makes a stored version of a model the active one (owner only)';
 
 -- Drops one version of a model, or every version when version is NULL; returns how many
 CREATE FUNCTION @extschema@.bpr_drop(model text, version integer DEFAULT NULL)
@@ -195,9 +252,10 @@ BEGIN
 	IF $1 IS NULL THEN
 		RAISE EXCEPTION 'model must not be NULL' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
+	PERFORM @extschema@.check_owner($1, 'drop');
 	PERFORM 1 FROM @extschema@.models m WHERE m.model = $1 ORDER BY m.version FOR UPDATE;
 	IF NOT FOUND THEN
-		RAISE EXCEPTION 'bpr model "%" does not exist', $1 USING ERRCODE = 'undefined_object';
+		RAISE EXCEPTION 'bpr model "%" has no versions', $1 USING ERRCODE = 'undefined_object';
 	END IF;
 	IF $2 IS NOT NULL AND EXISTS (SELECT 1 FROM @extschema@.models m
 								  WHERE m.model = $1 AND m.version = $2 AND m.active)
@@ -212,4 +270,37 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@.bpr_drop(text, integer) IS
-	'drops one inactive version of a model, or every version when version is NULL; returns how many';
+	'drops one inactive version of a model, or every version when version is NULL (owner only); version numbers are never reused';
+
+-- Hands a model over to another role
+CREATE FUNCTION @extschema@.bpr_set_owner(model text, owner regrole)
+RETURNS void
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM @extschema@.check_owner($1, 'change the owner of');
+	IF NOT pg_has_role($2, 'MEMBER') THEN
+		RAISE EXCEPTION 'must be able to SET ROLE "%" to give it bpr model "%"', $2, $1
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	UPDATE @extschema@.model_names n SET owner = $2 WHERE n.model = $1;
+	-- the registry changed hands too: every backend re-reads it
+	UPDATE @extschema@.models m SET active = m.active WHERE m.model = $1 AND m.active;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.bpr_set_owner(text, regrole) IS
+	'hands a model over to another role (the owner only, and only to a role the caller can SET ROLE to)';
+
+-- Trainings running now, in any session (needs bpr in shared_preload_libraries)
+CREATE FUNCTION @extschema@.bpr_training_progress(
+	OUT pid integer, OUT model text, OUT role regrole, OUT phase text, OUT epoch integer,
+	OUT epochs integer, OUT loss double precision, OUT validation double precision,
+	OUT triplets_per_second double precision, OUT started timestamptz,
+	OUT seconds double precision, OUT eta_seconds double precision)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'bpr_training_progress' LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@.bpr_training_progress() IS
+	'progress of the trainings running now in any session: phase, epoch, loss, validation precision@10, speed, ETA';
+CREATE VIEW @extschema@.training_progress AS SELECT * FROM @extschema@.bpr_training_progress();
+COMMENT ON VIEW @extschema@.training_progress IS 'bpr trainings running now, in any session';

@@ -35,3 +35,13 @@ bpr_alloc_array(const BprAlloc *a, size_t n, size_t size, const char *what)
 		bytes = 1;
 	return a->zalloc(a->ctx, bytes);
 }
+
+/* Gives back an array from bpr_alloc_array (n elements of size), when the allocator can */
+void
+bpr_free_array(const BprAlloc *a, void *block, size_t n, size_t size)
+{
+	size_t		bytes = n * size;	/* allocated before, so it did not overflow */
+
+	if (block != NULL && a->release != NULL)
+		a->release(a->ctx, block, bytes == 0 ? 1 : bytes);
+}

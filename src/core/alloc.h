@@ -19,6 +19,8 @@ typedef struct BprAlloc
 	void	   *(*zalloc) (void *ctx, size_t size);
 	/* called on a size overflow; must not return */
 	void		(*overflow) (void *ctx, const char *what);
+	/* gives back a block of `size` bytes from zalloc (growing arrays); may be NULL */
+	void		(*release) (void *ctx, void *block, size_t size);
 	void	   *ctx;
 } BprAlloc;
 
@@ -30,5 +32,8 @@ bool		bpr_size_add(size_t a, size_t b, size_t *out);
 
 /* Allocates a zeroed array of n elements of the given size, overflow-checked */
 void	   *bpr_alloc_array(const BprAlloc *a, size_t n, size_t size, const char *what);
+
+/* Gives back an array from bpr_alloc_array (n elements of size), when the allocator can */
+void		bpr_free_array(const BprAlloc *a, void *block, size_t n, size_t size);
 
 #endif

@@ -60,7 +60,7 @@ bpr_evaluate_model(const BprEvalInput *in, const BprAlloc *alloc,
 			for (int64_t p = in->test_ptr[user]; p < in->test_ptr[user + 1]; p++)
 			{
 				int32_t		item = in->test_items[p];
-				bool		liked = in->test_ratings[p] >= in->threshold;
+				bool		liked = in->test_liked[p] != 0;
 
 				auc_rows[n_auc].score = s[item];
 				auc_rows[n_auc].label = liked ? 1 : 0;

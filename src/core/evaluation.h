@@ -15,14 +15,13 @@ typedef struct BprEvalInput
 	const float *user_vecs;		/* n_users x vec_dim */
 	int32_t		n_items;
 	const float *item_vecs;		/* n_items x vec_dim */
-	const int64_t *item_ids;	/* ties: ascending id */
+	const int64_t *item_ids;	/* ties: ascending id; NULL: ascending position */
 	int32_t		vec_dim;
 	const int64_t *train_ptr;	/* n_users + 1: items each user rated in train */
 	const int32_t *train_items;
 	const int64_t *test_ptr;	/* n_users + 1: test rows of each user */
 	const int32_t *test_items;
-	const double *test_ratings;
-	double		threshold;		/* liked: rating >= threshold */
+	const uint8_t *test_liked;	/* per test row: liked (nonzero) or not */
 	int32_t		k;
 } BprEvalInput;
 

@@ -3,123 +3,110 @@
  */
 #include "postgres.h"
 
-#include <cblas.h>
-
-#include "catalog/pg_type.h"
-#include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
-#include "miscadmin.h"
-#include "utils/builtins.h"
-#include "utils/lsyscache.h"
 
-#include "core/topk.h"
-#include "core/vecmath.h"
 #include "model_cache.h"
+#include "ranking.h"
 #include "util.h"
 
 PG_FUNCTION_INFO_V1(bpr_recommend);
 
-/* Marks the items the user rated in the model's ratings table, as it is now */
-static void
-mark_rated(BprCachedModel *m, int64 user, uint8 *exclude)
+/* Argument positions of bpr_recommend, as in sql/bpr.sql */
+enum
 {
-	Datum		arg[1];
-	int			level;
+	A_USER, A_K, A_MODEL, A_EXCLUDE_RATED, A_ITEMS, A_EXCLUDE, A_COLD_ITEMS
+};
 
-	if (get_rel_name(m->info.ratings) == NULL)
-		return;					/* the ratings table is gone: nothing to exclude */
-	level = bpr_pin_search_path();
-	if (m->rated_plan == NULL)
-	{
-		Oid			types[1] = {INT8OID};
-		char	   *sql = psprintf("SELECT %s::int8 FROM %s WHERE %s = $1",
-								   quote_identifier(m->info.item_column),
-								   bpr_relation_sql_name(m->info.ratings),
-								   quote_identifier(m->info.user_column));
-
-		m->rated_plan = bpr_spi_prepare(sql, 1, types);
-		SPI_keepplan(m->rated_plan);
-	}
-	arg[0] = Int64GetDatum(user);
-	bpr_spi_execute(m->rated_plan, arg, NULL, true, SPI_OK_SELECT);
-	bpr_unpin_search_path(level);
-	for (uint64 r = 0; r < SPI_processed; r++)
-	{
-		bool		isnull;
-		Datum		d = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull);
-		int32		idx;
-
-		if (isnull)
-			continue;
-		idx = (int32) bpr_find_i64(m->items.ids, m->items.n, DatumGetInt64(d));
-		if (idx >= 0)
-			exclude[idx] = 1;
-	}
-}
-
-/* Exact top-k items for a user, best first */
-Datum
-bpr_recommend(PG_FUNCTION_ARGS)
+/* Checks k (22023 when negative) */
+static int32
+arg_k(FunctionCallInfo fcinfo, int n)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	char	   *model = bpr_arg_text(fcinfo, 2, NULL);
-	bool		exclude_rated = PG_ARGISNULL(3) ? true : PG_GETARG_BOOL(3);
-	int64		user;
-	int32		k;
-	BprCachedModel *m;
-	float	   *u,
-			   *scores;
-	uint8	   *exclude = NULL;
-	BprScored  *top;
-	int32		n_top;
+	int32		k = PG_GETARG_INT32(n);
 
-	InitMaterializedSRF(fcinfo, 0);
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
-		return (Datum) 0;
-	user = PG_GETARG_INT64(0);
-	k = PG_GETARG_INT32(1);
 	if (k < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("k must not be negative")));
+	return k;
+}
 
-	SPI_connect();
-	m = bpr_cache_get(model);
-	u = palloc(sizeof(float) * m->info.vec_dim);
-	if (!bpr_cache_vector(m, true, user, u))
+/* The top k of a cached model's items for one user, as rows */
+static void
+recommend(FunctionCallInfo fcinfo, BprCachedModel *m, int32 k)
+{
+	const char *name = m->info.model;
+	Oid			result_type = get_fn_expr_argtype(fcinfo->flinfo, A_USER);
+	bool		exclude_rated = !bpr_arg_given(fcinfo, A_EXCLUDE_RATED) || PG_GETARG_BOOL(A_EXCLUDE_RATED);
+	bool		cold_items = !bpr_arg_given(fcinfo, A_COLD_ITEMS) || PG_GETARG_BOOL(A_COLD_ITEMS);
+	const BprSide *items;
+	BprRanking	r;
+	BprKey		user;
+	float	   *u = palloc(sizeof(float) * m->info.vec_dim);
+	BprScored  *top;
+	int32		n_top;
+
+	bpr_key_check_result(result_type, m->info.item_key_type, "item", name);
+	bpr_key_from_datum(PG_GETARG_DATUM(A_USER), result_type, m->info.user_key_type,
+					   "user key", name, &user);
+	if (!bpr_cache_vector(m, true, &user, u))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("user " INT64_FORMAT " is unknown to model \"%s\"", user, m->info.model),
+				 errmsg("user %s is unknown to model \"%s\"", bpr_key_arg_text(&user), name),
 				 errdetail("The user has no ratings in training and no row in the users table.")));
-	k = Min(k, m->items.n);
-	if (k == 0 || m->items.n == 0)
+	items = bpr_cache_side(m, false);
+	memset(&r, 0, sizeof(r));
+	r.side = items;
+	r.query = u;
+	r.excluded = palloc0(Max(items->n, 1));
+	if (bpr_arg_given(fcinfo, A_ITEMS))
+		r.n_candidates = bpr_key_array_positions(fcinfo, A_ITEMS, items, m->info.item_key_type,
+												 "items", name, (int32 **) &r.candidates);
+	if (bpr_arg_given(fcinfo, A_EXCLUDE))
 	{
-		bpr_cache_release();
-		SPI_finish();
-		return (Datum) 0;
-	}
-	scores = palloc_extended(sizeof(float) * m->items.n, MCXT_ALLOC_HUGE);
-	cblas_sgemv(CblasRowMajor, CblasNoTrans, m->items.n, m->info.vec_dim, 1.0f,
-				m->items.vectors, m->info.vec_dim, u, 1, 0.0f, scores, 1);
-	if (exclude_rated)
-	{
-		exclude = palloc_extended(m->items.n, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-		mark_rated(m, user, exclude);
-	}
-	top = palloc(sizeof(BprScored) * k);
-	n_top = bpr_topk(scores, m->items.ids, m->items.n, exclude, k, top);
-	for (int32 r = 0; r < n_top; r++)
-	{
-		Datum		values[3];
-		bool		nulls[3] = {false, false, false};
+		int32	   *excluded;
+		int32		n = bpr_key_array_positions(fcinfo, A_EXCLUDE, items, m->info.item_key_type,
+											   "exclude", name, &excluded);
 
-		values[0] = Int64GetDatum(top[r].id);
-		values[1] = Float4GetDatum(top[r].score);
-		values[2] = Int32GetDatum(r + 1);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		for (int32 i = 0; i < n; i++)
+			r.excluded[excluded[i]] = 1;
 	}
-	bpr_cache_release();
+	if (!cold_items && items->n_cold > 0)
+		for (int32 i = 0; i < items->n; i++)
+			r.excluded[i] |= items->cold[i];
+	if (exclude_rated)
+		bpr_cache_rated_items(m, &user, items, r.excluded);
+
+	top = palloc(sizeof(BprScored) * Max(k, 1));
+	n_top = bpr_rank(&r, Min(k, items->n), top);
+	bpr_rank_emit(fcinfo, items, top, n_top, result_type);
+}
+
+/* Exact top-k items for a user, best first; item keys come back in the user key's type */
+Datum
+bpr_recommend(PG_FUNCTION_ARGS)
+{
+	char	   *model = bpr_arg_text(fcinfo, A_MODEL, NULL);
+	BprCachedModel *volatile m = NULL;
+	int32		k;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (PG_ARGISNULL(A_USER) || PG_ARGISNULL(A_K))
+		return (Datum) 0;
+	k = arg_k(fcinfo, A_K);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	PG_TRY();
+	{
+		m = bpr_cache_get(model, 0);
+		if (k > 0)
+			recommend(fcinfo, m, k);
+	}
+	PG_FINALLY();
+	{
+		bpr_cache_release(m);
+	}
+	PG_END_TRY();
 	SPI_finish();
 	return (Datum) 0;
 }

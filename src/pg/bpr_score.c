@@ -16,23 +16,37 @@ Datum
 bpr_score(PG_FUNCTION_ARGS)
 {
 	char	   *model = bpr_arg_text(fcinfo, 2, NULL);
-	BprCachedModel *m;
-	float	   *u,
-			   *v;
-	bool		found;
+	BprCachedModel *volatile m = NULL;
+	bool		found = false;
 	float		score = 0.0f;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		PG_RETURN_NULL();
-	SPI_connect();
-	m = bpr_cache_get(model);
-	u = palloc(sizeof(float) * m->info.vec_dim);
-	v = palloc(sizeof(float) * m->info.vec_dim);
-	found = bpr_cache_vector(m, true, PG_GETARG_INT64(0), u) &&
-		bpr_cache_vector(m, false, PG_GETARG_INT64(1), v);
-	if (found)
-		score = bpr_dot(u, v, m->info.vec_dim);
-	bpr_cache_release();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	PG_TRY();
+	{
+		BprKey		user,
+					item;
+		float	   *u,
+				   *v;
+
+		m = bpr_cache_get(model, 0);
+		bpr_key_from_datum(PG_GETARG_DATUM(0), get_fn_expr_argtype(fcinfo->flinfo, 0),
+						   m->info.user_key_type, "user key", m->info.model, &user);
+		bpr_key_from_datum(PG_GETARG_DATUM(1), get_fn_expr_argtype(fcinfo->flinfo, 1),
+						   m->info.item_key_type, "item key", m->info.model, &item);
+		u = palloc(sizeof(float) * m->info.vec_dim);
+		v = palloc(sizeof(float) * m->info.vec_dim);
+		found = bpr_cache_vector(m, true, &user, u) && bpr_cache_vector(m, false, &item, v);
+		if (found)
+			score = bpr_dot(u, v, m->info.vec_dim);
+	}
+	PG_FINALLY();
+	{
+		bpr_cache_release(m);
+	}
+	PG_END_TRY();
 	SPI_finish();
 	if (!found)
 		PG_RETURN_NULL();

@@ -1,24 +1,39 @@
 /*
- * bpr_train.c - bpr_train: read the tables, train, store and activate a new version
+ * bpr_train.c - bpr_train: read the tables, train, store and deploy a new version
+ *
+ * Every check that can fail (arguments, a read-only transaction, privileges
+ * on bpr's tables and on the source columns, the model's owner) runs before
+ * any data is read and before the model's lock is taken, so a role that may
+ * not train a model cannot make its owner wait.
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "tcop/utility.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
 #include "core/calibration.h"
 #include "core/trainer.h"
+#include "core/vecmath.h"
 #include "dataset.h"
 #include "encode.h"
+#include "evaluate.h"
 #include "guc.h"
 #include "model_cache.h"
 #include "names.h"
+#include "progress.h"
 #include "store.h"
 #include "train_args.h"
 #include "util.h"
@@ -30,15 +45,14 @@ PG_FUNCTION_INFO_V1(bpr_train);
 typedef struct TrainState
 {
 	const BprTrainArgs *args;
-	MemoryContext epoch_context;	/* validation's scratch, reset every epoch */
 	BprTrainer *trainer;
-	const BprDataset *ds;
 	BprValidation *validation;	/* NULL: none */
 	BprLogEntry *log;
 	int32		n_log;
 	double		best_metric;
 	int32		best_epoch;
 	int32		stale_epochs;
+	double		started;		/* when the epochs started */
 } TrainState;
 
 /* Seconds, for the trainer */
@@ -48,14 +62,18 @@ hook_now(void *arg)
 	return bpr_now();
 }
 
-/* Per epoch: validation, early stopping, the progress line and the log */
+/* Per epoch: validation, early stopping, the progress line, the log and the shared progress */
 static bool
 hook_epoch(void *arg, const BprEpochReport *r)
 {
 	TrainState *st = (TrainState *) arg;
 	BprLogEntry *entry = &st->log[st->n_log++];
+	int32		epochs = st->args->cfg.epochs;
+	double		elapsed = bpr_now() - st->started;
+	double		eta = elapsed / r->epoch * (epochs - r->epoch);
+	double		tps = r->seconds > 0 ? (double) r->triplets / r->seconds : 0.0;
+	double		precision = NAN;
 	bool		go_on = true;
-	MemoryContext old;
 
 	entry->epoch = r->epoch;
 	entry->loss = r->loss;
@@ -65,10 +83,9 @@ hook_epoch(void *arg, const BprEpochReport *r)
 	{
 		BprMetricsResult res;
 
-		old = MemoryContextSwitchTo(st->epoch_context);
 		bpr_validation_run(st->validation, st->trainer, &res);
-		MemoryContextSwitchTo(old);
 		entry->metrics_json = bpr_metrics_json(&res, st->validation->k, r->epoch);
+		precision = res.precision;
 		if (res.precision > st->best_metric || st->best_epoch == 0)
 		{
 			st->best_metric = res.precision;
@@ -78,32 +95,61 @@ hook_epoch(void *arg, const BprEpochReport *r)
 		}
 		else if (++st->stale_epochs >= st->args->patience)
 			go_on = false;
-		if (bpr_progress)
-			ereport(NOTICE,
-					(errmsg("epoch %d/%d: loss %.4f, validation precision@%d %.4f, %.2f s",
-							r->epoch, st->args->cfg.epochs, r->loss, st->validation->k,
-							res.precision, r->seconds)));
-		MemoryContextReset(st->epoch_context);
 	}
+	bpr_progress_report(r->epoch, epochs, r->loss, precision, tps, go_on ? eta : 0.0);
+	if (bpr_progress && st->validation != NULL)
+		ereport(NOTICE,
+				(errmsg("epoch %d/%d: loss %.4f, validation precision@%d %.4f, %.2f s, %.0f triplets/s, ETA %.0f s",
+						r->epoch, epochs, r->loss, st->validation->k, precision, r->seconds, tps,
+						go_on ? eta : 0.0)));
 	else if (bpr_progress)
 		ereport(NOTICE,
-				(errmsg("epoch %d/%d: loss %.4f, %.2f s",
-						r->epoch, st->args->cfg.epochs, r->loss, r->seconds)));
+				(errmsg("epoch %d/%d: loss %.4f, %.2f s, %.0f triplets/s, ETA %.0f s",
+						r->epoch, epochs, r->loss, r->seconds, tps, eta)));
 	return go_on;
 }
 
-/* Side features: choose columns, read the table, encode the trained entities */
+/* ERROR 42501 unless the caller may read each of the columns of a table */
 static void
-load_side(const BprTrainArgs *a, bool user_side, const BprDataset *ds,
-		  BprPgAlloc *alloc, BprEncoding *enc, BprFeatures *f)
+check_columns_readable(Oid relid, List *columns)
 {
-	bpr_encoding_choose(enc, user_side ? a->users : a->items,
-						user_side ? a->user_column : a->item_column,
-						user_side ? a->user_features : a->item_features,
-						user_side ? a->explicit_user_features : a->explicit_item_features,
-						a->categorical, user_side ? "user" : "item");
-	bpr_encoding_fit(enc, user_side ? ds->user_ids : ds->item_ids,
-					 user_side ? ds->n_users : ds->n_items, alloc, f);
+	ListCell   *lc;
+
+	if (!OidIsValid(relid) || pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) == ACLCHECK_OK)
+		return;
+	foreach(lc, columns)
+	{
+		const char *col = lfirst(lc);
+		AttrNumber	attnum = get_attnum(relid, col);
+
+		if (attnum > 0 && pg_attribute_aclcheck(relid, attnum, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+			aclcheck_error_col(ACLCHECK_NO_PRIV, get_relkind_objtype(get_rel_relkind(relid)),
+							   bpr_relation_name(relid), col);
+	}
+}
+
+/* The key column and the feature columns of an encoding */
+static List *
+encoding_columns(const BprEncoding *enc)
+{
+	List	   *cols = list_make1(enc->key_column);
+
+	for (int f = 0; f < enc->n_fields; f++)
+		cols = lappend(cols, enc->fields[f].column);
+	return cols;
+}
+
+/* The columns a training reads from a ratings-like table */
+static List *
+source_columns(const BprRowSource *src)
+{
+	List	   *cols = list_make2((char *) src->user_column, (char *) src->item_column);
+
+	if (src->rating_column)
+		cols = lappend(cols, (char *) src->rating_column);
+	if (src->weight_column)
+		cols = lappend(cols, (char *) src->weight_column);
+	return cols;
 }
 
 /* Checks that every categorical column named exists in the users or items table */
@@ -125,21 +171,154 @@ check_categorical(const BprTrainArgs *a)
 	}
 }
 
+/* NOTICE when no index of the ratings table leads with the user column (exclude_rated scans it) */
+static void
+suggest_user_index(const BprRowSource *src)
+{
+	char		kind = get_rel_relkind(src->relid);
+	Oid			types[2] = {OIDOID, INT2OID};
+	Datum		values[2];
+
+	if (kind != RELKIND_RELATION && kind != RELKIND_PARTITIONED_TABLE && kind != RELKIND_MATVIEW)
+		return;
+	values[0] = ObjectIdGetDatum(src->relid);
+	values[1] = Int16GetDatum(get_attnum(src->relid, src->user_column));
+	bpr_spi_run("SELECT 1 FROM pg_catalog.pg_index WHERE indrelid = $1 AND indkey[0] = $2 LIMIT 1",
+				2, types, values, NULL, true, SPI_OK_SELECT);
+	if (SPI_processed == 0)
+		ereport(NOTICE,
+				(errmsg("no index of \"%s\" leads with \"%s\"", bpr_relation_name(src->relid),
+						src->user_column),
+				 errdetail("bpr_recommend with exclude_rated reads each user's ratings, a full scan per call without one."),
+				 errhint("CREATE INDEX ON %s (%s);", bpr_relation_sql_name(src->relid),
+						 quote_identifier(src->user_column))));
+}
+
 /* Training data summary (and the cold users' score offset) as a JSON object */
 static char *
-data_json(const BprDataset *ds, const BprTrainer *t, bool calibrated, float cold_offset)
+data_json(const BprDataset *ds, const BprTrainer *t, bool calibrated, float cold_offset,
+		  int32 cold_items)
 {
 	char	   *offset = calibrated ? psprintf(", \"cold_user_offset\": %.9g", cold_offset) : "";
 
-	return psprintf("{\"users\": %d, \"items\": %d, \"ratings\": " INT64_FORMAT
+	return psprintf("{\"users\": %d, \"items\": %d, \"cold_items\": %d, \"ratings\": " INT64_FORMAT
 					", \"positives\": " INT64_FORMAT ", \"negatives\": " INT64_FORMAT
 					", \"trained_positives\": " INT64_FORMAT ", \"skipped_rows\": " INT64_FORMAT
 					", \"duplicate_rows\": " INT64_FORMAT "%s}",
-					ds->n_users, ds->n_items, ds->n_ratings, ds->n_positives, ds->n_negatives,
-					t->n_pairs, ds->skipped, ds->duplicates, offset);
+					ds->users.n, ds->items.n, cold_items, ds->n_ratings, ds->n_positives,
+					ds->n_negatives, t->n_pairs, ds->skipped, ds->duplicates, offset);
 }
 
-/* Trains a new version of a model from ratings (and user/item features) and activates it */
+/*
+ * Vectors of the items of the items table that had no interactions (new
+ * products), from their features alone; their keys go to cold (n = 0: none).
+ */
+static float *
+cold_item_vectors(const BprTrainArgs *a, const BprEncoding *ienc, const BprDataset *ds,
+				  BprTrainer *t, int32 vec_dim, BprPgAlloc *alloc, BprKeySet *cold)
+{
+	BprKeyDict	keys;
+	BprFeatures f;
+	int32	   *perm;
+	int32	   *rows;
+	float	   *vecs;
+	int32		chunk = t->item->max_batch;
+
+	memset(cold, 0, sizeof(*cold));
+	cold->is_int = ds->items.is_int;
+	if (!OidIsValid(a->items) || ienc->n_fields == 0)
+		return NULL;
+	bpr_keydict_init(&keys, ds->items.is_int, PG_INT32_MAX / 2, &alloc->base);
+	bpr_encoding_encode_rows(ienc, &ds->items, &keys, alloc, &f);
+	if (keys.n == 0)
+		return NULL;
+	/* rows come in key order: the dictionary's order is the sorted one */
+	perm = bpr_pg_alloc(alloc, keys.n, sizeof(int32), "cold items");
+	bpr_keydict_sort(&keys, cold, perm);
+	rows = bpr_pg_alloc(alloc, chunk, sizeof(int32), "cold items");
+	vecs = bpr_pg_alloc(alloc, (size_t) keys.n, sizeof(float) * vec_dim, "cold items");
+	for (int32 first = 0; first < keys.n; first += chunk)
+	{
+		int32		m = Min(chunk, keys.n - first);
+
+		CHECK_FOR_INTERRUPTS();
+		for (int32 j = 0; j < m; j++)
+			rows[j] = first + j;
+		bpr_tower_forward(t->item, &f, rows, m, false, vecs + (size_t) first * vec_dim);
+	}
+	/* the tower's output, then 1 in the score offset column */
+	bpr_widen_rows(vecs, vecs, keys.n, t->vec_dim, vec_dim, NULL);
+	return vecs;
+}
+
+/* Applies the activate policy: whether the new version becomes the active one, as a JSON outcome */
+static bool
+deploy(const BprTrainArgs *a, int32 version, char **json)
+{
+	BprEvalRequest req;
+	BprMetricsResult fresh,
+				current;
+	int32		active;
+	bool		better;
+
+	if (a->activate == BPR_ACTIVATE_ALWAYS)
+	{
+		*json = "{\"policy\": \"always\", \"activated\": true}";
+		return true;
+	}
+	if (a->activate == BPR_ACTIVATE_NEVER)
+	{
+		*json = "{\"policy\": \"never\", \"activated\": false}";
+		ereport(NOTICE,
+				(errmsg("model \"%s\" version %d is stored but not activated (activate => 'never')",
+						a->model, version),
+				 errhint("Activate it with bpr.bpr_activate('%s', %d).", a->model, version)));
+		return false;
+	}
+
+	/* if_better: both versions on the validation table, with bpr_evaluate's definitions */
+	{
+		Oid			type = TEXTOID;
+		Datum		name = CStringGetTextDatum(a->model);
+
+		bpr_spi_run("SELECT version FROM bpr.models WHERE model = $1 AND active", 1,
+					&type, &name, NULL, true, SPI_OK_SELECT);
+	}
+	if (SPI_processed == 0)
+	{
+		*json = "{\"policy\": \"if_better\", \"activated\": true, \"reason\": \"no active version\"}";
+		return true;
+	}
+	{
+		bool		isnull;
+
+		active = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	memset(&req, 0, sizeof(req));
+	req.model = a->model;
+	req.test = a->validation;
+	req.user_column = a->user_column;
+	req.item_column = a->item_column;
+	req.rating_column = a->rating_column;
+	req.rating_given = true;
+	req.threshold = a->rating_column ? a->positive_threshold : NAN;
+	req.k = 10;
+	req.version = version;
+	bpr_evaluate_version(&req, &fresh);
+	req.version = active;
+	bpr_evaluate_version(&req, &current);
+	better = fresh.precision > current.precision;
+	*json = psprintf("{\"policy\": \"if_better\", \"activated\": %s, \"metric\": \"precision_at_10\", "
+					 "\"new\": %.6f, \"active_version\": %d, \"active\": %.6f}",
+					 better ? "true" : "false", fresh.precision, active, current.precision);
+	ereport(NOTICE,
+			(errmsg("model \"%s\" version %d %s: validation precision@10 %.4f %s %.4f of version %d",
+					a->model, version, better ? "activated" : "not activated", fresh.precision,
+					better ? "beats" : "does not beat", current.precision, active)));
+	return better;
+}
+
+/* Trains a new version of a model from ratings (and user/item features) and deploys it */
 Datum
 bpr_train(PG_FUNCTION_ARGS)
 {
@@ -147,8 +326,9 @@ bpr_train(PG_FUNCTION_ARGS)
 	TupleDesc	tupdesc;
 	MemoryContext caller = CurrentMemoryContext;
 	MemoryContext train_cxt;
+	MemoryContext epoch_cxt;
 	BprPgAlloc	alloc;
-	BprRatingRows rows;
+	BprRowSource src;
 	BprDataset	ds;
 	BprEncoding uenc,
 				ienc;
@@ -157,17 +337,23 @@ bpr_train(PG_FUNCTION_ARGS)
 	BprTrainer *t;
 	TrainState	st;
 	BprTrainHooks hooks;
+	BprModelRow row;
 	StringInfoData hyper;
 	float	   *uvec,
-			   *ivec;
+			   *ivec,
+			   *cvec;
+	BprKeySet	cold;
 	int32		version;
 	int32		vec_dim;
 	int			search_path_level;
 	float		cold_offset = 0.0f;
-	double		start = bpr_now();
+	double		start;
+	double		wait_seconds;
 	double		seconds;
-	Datum		values[9];
-	bool		nulls[9] = {false};
+	bool		activated;
+	char	   *deployment;
+	Datum		values[10];
+	bool		nulls[10] = {false};
 	HeapTuple	tuple;
 	char	   *rel;
 
@@ -175,42 +361,82 @@ bpr_train(PG_FUNCTION_ARGS)
 		elog(ERROR, "return type must be a row type");
 	tupdesc = BlessTupleDesc(tupdesc);
 	bpr_train_args_parse(fcinfo, &args);
+	PreventCommandIfReadOnly("bpr_train()");
 
 	train_cxt = AllocSetContextCreate(CurrentMemoryContext, "bpr training", ALLOCSET_DEFAULT_SIZES);
 	MemoryContextSwitchTo(train_cxt);
 	bpr_pg_alloc_init(&alloc, train_cxt, bpr_memory_limit());
+	epoch_cxt = AllocSetContextCreate(train_cxt, "bpr epoch", ALLOCSET_DEFAULT_SIZES);
 	memset(&st, 0, sizeof(st));
 	st.args = &args;
-	st.epoch_context = AllocSetContextCreate(train_cxt, "bpr epoch", ALLOCSET_DEFAULT_SIZES);
 
 	search_path_level = bpr_pin_search_path();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+
+	/* every check before any data is read or any lock is taken */
 	bpr_cache_check_schema();
+	bpr_store_check_write_privileges();
+	bpr_store_check_owner(args.model, bpr_store_owner(args.model), "train");
+	memset(&src, 0, sizeof(src));
+	src.relid = args.ratings;
+	src.user_column = args.user_column;
+	src.item_column = args.item_column;
+	src.rating_column = args.rating_column;
+	src.weight_column = args.weight_column;
+	src.positive_threshold = args.positive_threshold;
+	src.negative_threshold = args.negative_threshold;
+	bpr_check_row_source(&src);
+	check_categorical(&args);
+	bpr_encoding_choose(&uenc, args.users, args.user_column, src.user_type, args.user_features,
+						args.explicit_user_features, args.categorical, "user");
+	bpr_encoding_choose(&ienc, args.items, args.item_column, src.item_type, args.item_features,
+						args.explicit_item_features, args.categorical, "item");
+	check_columns_readable(src.relid, source_columns(&src));
+	check_columns_readable(args.users, encoding_columns(&uenc));
+	check_columns_readable(args.items, encoding_columns(&ienc));
+	if (OidIsValid(args.validation))
+	{
+		BprRowSource v = src;
+
+		v.relid = args.validation;
+		v.weight_column = NULL;
+		bpr_check_row_source(&v);
+		check_columns_readable(v.relid, source_columns(&v));
+	}
+
+	/* one training of a model at a time; the wait is not training time */
+	bpr_progress_start(args.model, args.cfg.epochs, train_cxt);
+	bpr_progress_phase("waiting");
+	start = bpr_now();
 	bpr_store_lock_model(args.model);
+	wait_seconds = bpr_now() - start;
+	start = bpr_now();
 
 	/* data */
-	bpr_read_ratings(args.ratings, args.user_column, args.item_column, args.rating_column,
-					 &alloc, &rows);
+	bpr_progress_phase("reading");
 	rel = bpr_relation_name(args.ratings);
-	if (rows.skipped > 0)
+	bpr_dataset_read(&src, &alloc, &ds);
+	if (ds.skipped > 0)
 		ereport(NOTICE,
-				(errmsg("skipped " INT64_FORMAT " rows of \"%s\" with a NULL %s, %s or %s",
-						rows.skipped, rel, args.user_column, args.item_column,
-						args.rating_column ? args.rating_column : "rating")));
-	if (rows.n == 0)
+				(errmsg("skipped " INT64_FORMAT " rows of \"%s\" with a NULL key%s%s",
+						ds.skipped, rel,
+						args.rating_column ? ", or a NULL, NaN or infinite rating" : "",
+						args.weight_column ? ", or a NULL, NaN, infinite, zero or negative weight" : "")));
+	if (ds.n_ratings == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("ratings table \"%s\" has no usable rows", rel)));
-	bpr_dataset_build(&rows, args.positive_threshold, args.negative_threshold, &alloc, &ds);
 	if (ds.n_positives == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("no rating of \"%s\" reaches positive_threshold %g", rel,
 						args.positive_threshold)));
-	check_categorical(&args);
-	load_side(&args, true, &ds, &alloc, &uenc, &uf);
-	load_side(&args, false, &ds, &alloc, &ienc, &itf);
+	suggest_user_index(&src);
+
+	bpr_progress_phase("encoding");
+	bpr_encoding_fit(&uenc, &ds.users, &alloc, &uf);
+	bpr_encoding_fit(&ienc, &ds.items, &alloc, &itf);
 	if (!args.cfg.use_ids && (!bpr_features_any(&uf) || !bpr_features_any(&itf)))
 		ereport(NOTICE,
 				(errmsg("the %s tower has no features: it uses id embeddings",
@@ -231,7 +457,6 @@ bpr_train(PG_FUNCTION_ARGS)
 				 errdetail("The size of the towers overflows.")));
 	t = bpr_trainer_create(&args.cfg, &ds.inter, &uf, &itf, &alloc.base);
 	st.trainer = t;
-	st.ds = &ds;
 	if (t->n_pairs == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
@@ -244,66 +469,98 @@ bpr_train(PG_FUNCTION_ARGS)
 	if (t->skipped_positives > 0)
 		ereport(NOTICE,
 				(errmsg("%d of %d users have no negative item: their " INT64_FORMAT " positives are not trained",
-						ds.n_users - t->n_ok_users, ds.n_users, t->skipped_positives)));
+						ds.users.n - t->n_ok_users, ds.users.n, t->skipped_positives)));
 
 	st.log = palloc0(sizeof(BprLogEntry) * args.cfg.epochs);
 	if (OidIsValid(args.validation))
-		st.validation = bpr_validation_prepare(args.validation, &args, &ds, &alloc);
+		st.validation = bpr_validation_prepare(args.validation, &args, &ds, &alloc, epoch_cxt);
 
+	bpr_progress_phase("training");
 	hooks.batch_done = bpr_check_interrupts;
 	hooks.epoch_done = hook_epoch;
 	hooks.now = hook_now;
 	hooks.interrupt = bpr_check_interrupts;
 	hooks.arg = &st;
+	st.started = bpr_now();
 	bpr_trainer_run(t, &hooks);
 	if (st.validation != NULL)
 		bpr_trainer_restore_best(t);
 
 	/* the vectors to store: tower outputs, then the users' score offsets */
-	uvec = bpr_pg_alloc(&alloc, (size_t) ds.n_users, sizeof(float) * (t->vec_dim + 1), "user vectors");
-	ivec = bpr_pg_alloc(&alloc, (size_t) ds.n_items, sizeof(float) * (t->vec_dim + 1), "item vectors");
+	bpr_progress_phase("storing");
+	uvec = bpr_pg_alloc(&alloc, (size_t) ds.users.n, sizeof(float) * (t->vec_dim + 1), "user vectors");
+	ivec = bpr_pg_alloc(&alloc, (size_t) ds.items.n, sizeof(float) * (t->vec_dim + 1), "item vectors");
 	bpr_trainer_user_vectors(t, uvec);
 	bpr_trainer_item_vectors(t, ivec);
 	vec_dim = t->vec_dim;
 	if (args.calibrate)
 		vec_dim = bpr_calibrate_vectors(&ds.inter, uvec, ivec, vec_dim,
-										bpr_pg_alloc(&alloc, (size_t) ds.n_users, sizeof(float), "user offsets"),
+										bpr_pg_alloc(&alloc, (size_t) ds.users.n, sizeof(float), "user offsets"),
 										&cold_offset, bpr_check_interrupts, NULL);
 	/* the registry records what was used: offsets only when there was something to fit */
 	args.calibrate = vec_dim > t->vec_dim;
+	cvec = cold_item_vectors(&args, &ienc, &ds, t, vec_dim, &alloc, &cold);
+	seconds = bpr_now() - start;
 
-	/* store the new version, then make it the active one */
+	/* store the new version, then deploy it */
 	version = bpr_store_next_version(args.model);
 	initStringInfo(&hyper);
 	bpr_train_args_json(&args, &hyper);
-	seconds = bpr_now() - start;
-	bpr_store_insert_model(args.model, version, args.ratings, args.users, args.items,
-						   args.user_column, args.item_column, args.rating_column,
-						   vec_dim, hyper.data, data_json(&ds, t, vec_dim > t->vec_dim, cold_offset), t->epochs_run,
-						   t->triplets_seen, t->final_loss, seconds,
-						   st.validation && st.best_epoch > 0 ?
-						   st.log[st.best_epoch - 1].metrics_json : NULL);
+	memset(&row, 0, sizeof(row));
+	row.model = args.model;
+	row.version = version;
+	row.ratings = args.ratings;
+	row.users = args.users;
+	row.items = args.items;
+	row.user_column = args.user_column;
+	row.item_column = args.item_column;
+	row.rating_column = args.rating_column;
+	row.weight_column = args.weight_column;
+	row.user_key_type = ds.user_type;
+	row.item_key_type = ds.item_type;
+	row.vec_dim = vec_dim;
+	row.hyperparameters_json = hyper.data;
+	row.epochs = t->epochs_run;
+	row.triplets = t->triplets_seen;
+	row.final_loss = t->final_loss;
+	row.seconds = seconds;
+	row.wait_seconds = wait_seconds;
+	row.metrics_json = st.validation && st.best_epoch > 0 ? st.log[st.best_epoch - 1].metrics_json : NULL;
+	row.data_json = data_json(&ds, t, args.calibrate, cold_offset, cold.n);
+	bpr_store_insert_model(&row);
 	bpr_store_encoding(args.model, version, "user", &uenc);
 	bpr_store_encoding(args.model, version, "item", &ienc);
 	bpr_store_parameters(args.model, version, "user", t->user);
 	bpr_store_parameters(args.model, version, "item", t->item);
-	bpr_store_vectors(args.model, version, "user", ds.user_ids, ds.n_users, uvec, vec_dim);
-	bpr_store_vectors(args.model, version, "item", ds.item_ids, ds.n_items, ivec, vec_dim);
+	bpr_store_vectors(args.model, version, "user", &ds.users, 0, ds.users.n, 0, uvec, vec_dim,
+					  false, ds.fingerprints);
+	bpr_store_vectors(args.model, version, "item", &ds.items, 0, ds.items.n, 0, ivec, vec_dim,
+					  false, NULL);
+	if (cold.n > 0)
+		bpr_store_vectors(args.model, version, "item", &cold, 0, cold.n, ds.items.n, cvec, vec_dim,
+						  true, NULL);
 	bpr_store_log(args.model, version, st.log, st.n_log);
-	bpr_store_activate(args.model, version);
+
+	activated = deploy(&args, version, &deployment);
+	bpr_store_set_deployment(args.model, version, deployment);
+	if (activated)
+		bpr_store_activate(args.model, version);
+	if (args.keep_versions > 0)
+		(void) bpr_store_retain(args.model, args.keep_versions, version);
 	SPI_finish();
 	bpr_unpin_search_path(search_path_level);
 
 	MemoryContextSwitchTo(caller);
 	values[0] = CStringGetTextDatum(args.model);
 	values[1] = Int32GetDatum(version);
-	values[2] = Int64GetDatum(ds.n_users);
-	values[3] = Int64GetDatum(ds.n_items);
+	values[2] = Int64GetDatum(ds.users.n);
+	values[3] = Int64GetDatum(ds.items.n);
 	values[4] = Int64GetDatum(ds.n_positives);
 	values[5] = Int64GetDatum(t->triplets_seen);
 	values[6] = Int32GetDatum(t->epochs_run);
 	values[7] = Float8GetDatum(t->final_loss);
 	values[8] = Float8GetDatum(seconds);
+	values[9] = BoolGetDatum(activated);
 	tuple = heap_form_tuple(tupdesc, values, nulls);
 	MemoryContextDelete(train_cxt);
 	PG_RETURN_DATUM(HeapTupleGetDatum(tuple));

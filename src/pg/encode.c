@@ -15,8 +15,8 @@
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
-#include "core/vecmath.h"
 #include "encode.h"
+#include "keys.h"
 
 /* True when name is in a list of C strings */
 static bool
@@ -76,7 +76,7 @@ classify(Oid relid, const char *column, Oid type, bool as_category,
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("column \"%s\" of relation \"%s\" cannot be categorical",
-						column, get_rel_name(relid)),
+						column, bpr_relation_name(relid)),
 				 errdetail("Categorical columns must be text, varchar, char, an enum, boolean or an integer type; it has type %s.",
 						   format_type_be(type))));
 	}
@@ -95,7 +95,7 @@ classify(Oid relid, const char *column, Oid type, bool as_category,
 	return false;
 }
 
-/* Orders fields numeric, categorical, multi; stable by position otherwise */
+/* Orders fields numeric, categorical, multi; by column position within a kind */
 static int
 cmp_field(const void *a, const void *b)
 {
@@ -104,7 +104,7 @@ cmp_field(const void *a, const void *b)
 
 	if (x->kind != y->kind)
 		return x->kind < y->kind ? -1 : 1;
-	return 0;
+	return (x->position > y->position) - (x->position < y->position);
 }
 
 /* Adds a field for a column (already known to exist) */
@@ -125,7 +125,7 @@ add_field(BprEncoding *enc, List **added, const char *column, Oid type,
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
 					 errmsg("column \"%s\" of relation \"%s\" has type %s, which bpr cannot encode",
-							column, get_rel_name(enc->relid), format_type_be(type)),
+							column, bpr_relation_name(enc->relid), format_type_be(type)),
 					 errhint("Use boolean, numeric, text, enum or array columns, or cast the column in a view.")));
 		ereport(NOTICE,
 				(errmsg("skipping %s feature \"%s\": %s", side, column, why),
@@ -137,6 +137,7 @@ add_field(BprEncoding *enc, List **added, const char *column, Oid type,
 	enc->fields[enc->n_fields].named = named || list_has_string(categorical, column);
 	enc->fields[enc->n_fields].type = type;
 	enc->fields[enc->n_fields].scale = 1.0;
+	enc->fields[enc->n_fields].position = enc->n_fields;
 	enc->n_fields++;
 	*added = lappend(*added, (void *) column);
 }
@@ -144,7 +145,7 @@ add_field(BprEncoding *enc, List **added, const char *column, Oid type,
 /* Chooses the fields of a table: named ones, or every column but the key */
 void
 bpr_encoding_choose(BprEncoding *enc, Oid relid, const char *key_column,
-					List *features, bool explicit_features,
+					Oid key_type, List *features, bool explicit_features,
 					List *categorical, const char *side)
 {
 	List	   *added = NIL;
@@ -154,9 +155,19 @@ bpr_encoding_choose(BprEncoding *enc, Oid relid, const char *key_column,
 	memset(enc, 0, sizeof(*enc));
 	enc->relid = relid;
 	enc->key_column = pstrdup(key_column);
+	enc->key_type = key_type;
 	if (!OidIsValid(relid))
 		return;
-	bpr_check_column(relid, key_column, BPR_COLUMN_KEY);
+	{
+		Oid			type = bpr_check_column(relid, key_column, BPR_COLUMN_KEY);
+
+		if (bpr_key_type_of_column(type) != key_type)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("key column \"%s\" of relation \"%s\" has type %s, but the ratings' %s keys are %s",
+							key_column, bpr_relation_name(relid), format_type_be(type), side,
+							format_type_be(key_type))));
+	}
 
 	natts = 0;
 	for (;;)
@@ -180,7 +191,7 @@ bpr_encoding_choose(BprEncoding *enc, Oid relid, const char *key_column,
 				ereport(ERROR,
 						(errcode(ERRCODE_UNDEFINED_COLUMN),
 						 errmsg("column \"%s\" of relation \"%s\" does not exist",
-								column, get_rel_name(relid))));
+								column, bpr_relation_name(relid))));
 			if (strcmp(column, key_column) == 0)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -229,14 +240,21 @@ bpr_encoding_counts(const BprEncoding *enc, int *numeric, int *categorical, int 
 	}
 }
 
-/* SELECT list (key, then fields cast to float8, text or text[]) for the table */
+/* The SELECT expression that reads the key column as bpr keeps keys */
+static char *
+key_expr(const BprEncoding *enc)
+{
+	return psprintf("%s::%s", quote_identifier(enc->key_column), bpr_key_cast(enc->key_type));
+}
+
+/* SELECT list (key, then fields cast to float8, text or text[]) from the table */
 char *
 bpr_encoding_select(const BprEncoding *enc)
 {
 	StringInfoData sql;
 
 	initStringInfo(&sql);
-	appendStringInfo(&sql, "SELECT %s::int8", quote_identifier(enc->key_column));
+	appendStringInfo(&sql, "SELECT %s", key_expr(enc));
 	for (int f = 0; f < enc->n_fields; f++)
 	{
 		const BprField *field = &enc->fields[f];
@@ -253,373 +271,214 @@ bpr_encoding_select(const BprEncoding *enc)
 	return sql.data;
 }
 
-/* Orders C strings bytewise */
-static int
-cmp_cstring(const void *a, const void *b)
+/* The table's rows in key order (bytewise for text keys), as bpr_encoding_select reads them */
+static char *
+select_in_key_order(const BprEncoding *enc)
 {
-	return strcmp(*(char *const *) a, *(char *const *) b);
+	return psprintf("%s ORDER BY (%s)%s", bpr_encoding_select(enc), key_expr(enc),
+					bpr_key_type_is_int(enc->key_type) ? "" : " COLLATE \"C\"");
 }
 
-/* Code of a value in a sorted vocabulary: 1..n, or 0 when absent */
-static int32
-vocab_code(const BprField *field, const char *value)
+/* The key of a row read by bpr_encoding_select (column 1); false when NULL */
+bool
+bpr_encoding_row_key(const BprEncoding *enc, HeapTuple tuple, TupleDesc desc, BprKey *key)
 {
-	int32		lo = 0,
-				hi = field->n_vocab - 1;
+	bool		isnull;
+	Datum		d = SPI_getbinval(tuple, desc, 1, &isnull);
 
-	while (lo <= hi)
-	{
-		int32		mid = lo + (hi - lo) / 2;
-		int			c = strcmp(field->vocab[mid], value);
-
-		if (c == 0)
-			return mid + 1;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid - 1;
-	}
-	return 0;
+	if (isnull)
+		return false;
+	bpr_key_from_datum(d, bpr_key_type_is_int(enc->key_type) ? INT8OID : TEXTOID,
+					   enc->key_type, "key", "", key);
+	return true;
 }
 
-/* Raw values of one field for every entity, before fitting */
-typedef struct RawField
-{
-	double	   *num;			/* numeric */
-	bool	   *isnull;
-	char	  **text;			/* categorical */
-	int32	   *bag_len;		/* multi: element count per entity */
-	char	 ***bag;			/* multi: elements per entity */
-	int64		n_values;		/* non-null values (elements for multi) */
-} RawField;
-
-/* Text elements of a text[] datum, NULLs dropped */
-static char **
-array_texts(Datum d, int32 *count)
-{
-	ArrayType  *arr = DatumGetArrayTypeP(d);
-	Datum	   *elems;
-	bool	   *nulls;
-	int			n;
-	char	  **out;
-	int32		m = 0;
-
-	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
-	out = palloc(sizeof(char *) * Max(n, 1));
-	for (int i = 0; i < n; i++)
-		if (!nulls[i])
-			out[m++] = TextDatumGetCString(elems[i]);
-	*count = m;
-	return out;
-}
-
-/* Builds a field's sorted vocabulary from raw values; returns the count of distinct values */
-static void
-fit_vocabulary(BprField *field, RawField *raw, int32 n_ids)
-{
-	char	  **all = palloc_extended(sizeof(char *) * Max(raw->n_values, 1), MCXT_ALLOC_HUGE);
-	int64		n = 0,
-				m = 0;
-
-	for (int32 e = 0; e < n_ids; e++)
-	{
-		if (field->kind == BPR_FIELD_CATEGORICAL && raw->text[e] != NULL)
-			all[n++] = raw->text[e];
-		else if (field->kind == BPR_FIELD_MULTI)
-			for (int32 j = 0; j < raw->bag_len[e]; j++)
-				all[n++] = raw->bag[e][j];
-	}
-	qsort(all, n, sizeof(char *), cmp_cstring);
-	for (int64 i = 0; i < n; i++)
-		if (m == 0 || strcmp(all[m - 1], all[i]) != 0)
-			all[m++] = all[i];
-	if (m > PG_INT32_MAX - 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("column \"%s\" has too many distinct values", field->column)));
-	field->n_vocab = (int32) m;
-	field->vocab = all;
-}
-
-/* Adds a code to the sorted bag idx[start, total), dropping repeats; returns the new total */
-static int64
-bag_add(int32 *idx, int64 start, int64 total, int32 code)
-{
-	int64		k;
-
-	for (k = start; k < total && idx[k] < code; k++)
-		;
-	if (k < total && idx[k] == code)
-		return total;
-	memmove(idx + k + 1, idx + k, sizeof(int32) * (total - k));
-	idx[k] = code;
-	return total + 1;
-}
-
-/* Points a feature matrix at its encoded arrays */
-static void
-set_features(BprFeatures *out, int32 n_rows, int n_num, float *numeric, int n_cat,
-			 int32 *cat_card, int32 *cat, int n_multi, BprMultiField *multi)
-{
-	out->n_rows = n_rows;
-	out->n_numeric = n_num;
-	out->numeric = numeric;
-	out->n_cat = n_cat;
-	out->cat_card = cat_card;
-	out->cat = cat;
-	out->n_multi = n_multi;
-	out->multi = multi;
-}
-
-/* Reads the table, fits standardisation and vocabularies on the given entities, encodes them */
+/* Raises the error for a key that has two rows in a features table */
 void
-bpr_encoding_fit(BprEncoding *enc, const int64 *ids, int32 n_ids,
-				 BprPgAlloc *alloc, BprFeatures *out)
+bpr_encoding_duplicate_key(const BprEncoding *enc, const BprKey *key)
 {
-	RawField   *raw;
-	BprCursor	cursor;
-	bool	   *seen;
+	ereport(ERROR,
+			(errcode(ERRCODE_CARDINALITY_VIOLATION),
+			 errmsg("relation \"%s\" has more than one row with %s = %s",
+					bpr_relation_name(enc->relid), enc->key_column, bpr_key_arg_text(key))));
+}
+
+/* Statistics gathered for one field over the trained entities */
+typedef struct FieldStats
+{
+	int64		n_values;		/* non-NULL values (array elements for multi) */
+	double		mean;			/* numeric: running mean (Welford) */
+	double		m2;				/* numeric: running sum of squared deviations */
+	BprKeyDict	values;			/* categorical, multi: distinct values */
+} FieldStats;
+
+/* Adds one value of a row to a field's statistics */
+static void
+stats_add(const BprField *field, FieldStats *st, Datum d)
+{
+	if (field->kind == BPR_FIELD_NUMERIC)
+	{
+		double		v = DatumGetFloat8(d);
+		double		delta;
+
+		if (!isfinite(v))
+			return;
+		st->n_values++;
+		delta = v - st->mean;
+		st->mean += delta / (double) st->n_values;
+		st->m2 += delta * (v - st->mean);
+	}
+	else if (field->kind == BPR_FIELD_CATEGORICAL)
+	{
+		text	   *t = DatumGetTextPP(d);
+
+		st->n_values++;
+		if (bpr_keydict_bytes(&st->values, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), true) == -2)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("column \"%s\" has too many distinct values", field->column)));
+	}
+	else
+	{
+		Datum	   *elems;
+		bool	   *nulls;
+		int			n;
+
+		deconstruct_array(DatumGetArrayTypeP(d), TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+		for (int j = 0; j < n; j++)
+		{
+			text	   *t;
+
+			if (nulls[j])
+				continue;
+			t = DatumGetTextPP(elems[j]);
+			st->n_values++;
+			if (bpr_keydict_bytes(&st->values, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), true) == -2)
+				ereport(ERROR,
+						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						 errmsg("column \"%s\" has too many distinct values", field->column)));
+		}
+	}
+}
+
+/* Turns a field's statistics into its standardisation or vocabulary */
+static void
+stats_finish(BprField *field, FieldStats *st, BprPgAlloc *alloc)
+{
+	if (field->kind == BPR_FIELD_NUMERIC)
+	{
+		field->mean = st->n_values > 0 ? st->mean : 0.0;
+		field->scale = st->n_values > 1 ? sqrt(st->m2 / (double) st->n_values) : 0.0;
+		if (!(field->scale > 1e-12))
+			field->scale = 1.0;
+		return;
+	}
+	{
+		BprKeySet	sorted;
+		int32	   *perm = bpr_pg_alloc(alloc, Max(st->values.n, 1), sizeof(int32), "vocabulary");
+
+		bpr_keydict_sort(&st->values, &sorted, perm);
+		field->n_vocab = sorted.n;
+		field->vocab = palloc(sizeof(char *) * Max(sorted.n, 1));
+		for (int32 i = 0; i < sorted.n; i++)
+		{
+			size_t		len;
+			const char *b = bpr_keyset_bytes_at(&sorted, i, &len);
+
+			field->vocab[i] = pnstrdup(b, len);
+		}
+		bpr_free_array(&alloc->base, perm, Max(st->values.n, 1), sizeof(int32));
+		bpr_free_array(&alloc->base, (void *) sorted.offsets, (size_t) sorted.n + 1, sizeof(uint64));
+		bpr_free_array(&alloc->base, (void *) sorted.bytes, Max(sorted.offsets[sorted.n], 1), 1);
+		bpr_keydict_free(&st->values);
+	}
+}
+
+/* Fits standardisation and vocabularies on the entities of keys, then encodes them (row = position) */
+void
+bpr_encoding_fit(BprEncoding *enc, const BprKeySet *keys, BprPgAlloc *alloc, BprFeatures *out)
+{
 	int			nf = enc->n_fields;
-	int			n_num,
-				n_cat,
-				n_multi,
-				kept;
+	FieldStats *stats;
+	uint8	   *seen;
 	int64		matched = 0;
-	float	   *numeric;
-	int32	   *cat,
-			   *cat_card;
-	BprMultiField *multi;
-	char	   *sql;
+	int			kept = 0;
+	BprCursor	cursor;
 
 	memset(out, 0, sizeof(*out));
-	out->n_rows = n_ids;
+	out->n_rows = keys->n;
 	if (!OidIsValid(enc->relid) || nf == 0)
 		return;
 
-	raw = palloc0(sizeof(RawField) * nf);
+	/* pass 1: statistics and vocabularies over the trained entities' rows */
+	stats = palloc0(sizeof(FieldStats) * nf);
 	for (int f = 0; f < nf; f++)
-	{
-		raw[f].isnull = palloc_extended(sizeof(bool) * Max(n_ids, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-		if (enc->fields[f].kind == BPR_FIELD_NUMERIC)
-			raw[f].num = palloc_extended(sizeof(double) * Max(n_ids, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-		else if (enc->fields[f].kind == BPR_FIELD_CATEGORICAL)
-			raw[f].text = palloc_extended(sizeof(char *) * Max(n_ids, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-		else
-		{
-			raw[f].bag = palloc_extended(sizeof(char **) * Max(n_ids, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-			raw[f].bag_len = palloc_extended(sizeof(int32) * Max(n_ids, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-		}
-		for (int32 e = 0; e < n_ids; e++)
-			raw[f].isnull[e] = true;
-	}
-	seen = palloc_extended(sizeof(bool) * Max(n_ids, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-
-	sql = bpr_encoding_select(enc);
-	bpr_cursor_open(&cursor, sql, 0, NULL, NULL);
+		bpr_keydict_init(&stats[f].values, false, PG_INT32_MAX - 1, &alloc->base);
+	seen = bpr_pg_alloc(alloc, Max(keys->n, 1), 1, "feature rows");
+	bpr_cursor_open(&cursor, bpr_encoding_select(enc), 0, NULL, NULL);
 	while (bpr_cursor_next(&cursor))
 	{
 		SPITupleTable *tt = cursor.batch;
 
 		for (uint64 r = 0; r < tt->numvals; r++)
 		{
-			bool		isnull;
-			Datum		key = SPI_getbinval(tt->vals[r], tt->tupdesc, 1, &isnull);
-			int32		e;
+			BprKey		key;
+			int64		pos;
 
-			if (isnull)
-				continue;
-			e = (int32) bpr_find_i64(ids, n_ids, DatumGetInt64(key));
-			if (e < 0)
+			if (!bpr_encoding_row_key(enc, tt->vals[r], tt->tupdesc, &key) ||
+				(pos = bpr_key_find(keys, &key)) < 0)
 				continue;		/* not in the ratings: not trained */
-			if (seen[e])
-				ereport(ERROR,
-						(errcode(ERRCODE_CARDINALITY_VIOLATION),
-						 errmsg("relation \"%s\" has more than one row with %s = " INT64_FORMAT,
-								get_rel_name(enc->relid), enc->key_column, ids[e])));
-			seen[e] = true;
+			if (seen[pos])
+				bpr_encoding_duplicate_key(enc, &key);
+			seen[pos] = 1;
 			matched++;
 			for (int f = 0; f < nf; f++)
 			{
+				bool		isnull;
 				Datum		d = SPI_getbinval(tt->vals[r], tt->tupdesc, f + 2, &isnull);
 
-				if (isnull)
-					continue;
-				raw[f].isnull[e] = false;
-				if (enc->fields[f].kind == BPR_FIELD_NUMERIC)
-				{
-					raw[f].num[e] = DatumGetFloat8(d);
-					if (!isfinite(raw[f].num[e]))
-						raw[f].isnull[e] = true;
-					else
-						raw[f].n_values++;
-				}
-				else if (enc->fields[f].kind == BPR_FIELD_CATEGORICAL)
-				{
-					raw[f].text[e] = TextDatumGetCString(d);
-					raw[f].n_values++;
-				}
-				else
-				{
-					raw[f].bag[e] = array_texts(d, &raw[f].bag_len[e]);
-					raw[f].n_values += raw[f].bag_len[e];
-				}
+				if (!isnull)
+					stats_add(&enc->fields[f], &stats[f], d);
 			}
 		}
 	}
-	if (matched < n_ids)
+	bpr_free_array(&alloc->base, seen, Max(keys->n, 1), 1);
+	if (matched < keys->n)
 		ereport(NOTICE,
 				(errmsg(INT64_FORMAT " of %d rated entities have no row in \"%s\"; their features count as missing",
-						(int64) n_ids - matched, n_ids, get_rel_name(enc->relid))));
+						(int64) keys->n - matched, keys->n, bpr_relation_name(enc->relid))));
 
-	/* fit statistics and vocabularies; drop unnamed text columns unique per row */
-	kept = 0;
+	/* fit; drop unnamed text columns whose values are (nearly) unique per row */
 	for (int f = 0; f < nf; f++)
 	{
 		BprField   *field = &enc->fields[f];
 
-		if (field->kind == BPR_FIELD_NUMERIC)
+		if (field->kind == BPR_FIELD_CATEGORICAL && !field->named && stats[f].n_values > 1 &&
+			(double) stats[f].values.n > BPR_MAX_DISTINCT_SHARE * (double) stats[f].n_values)
 		{
-			double		sum = 0.0,
-						sq = 0.0;
-			int64		n = raw[f].n_values;
-
-			for (int32 e = 0; e < n_ids; e++)
-				if (!raw[f].isnull[e])
-					sum += raw[f].num[e];
-			field->mean = n > 0 ? sum / n : 0.0;
-			for (int32 e = 0; e < n_ids; e++)
-				if (!raw[f].isnull[e])
-					sq += (raw[f].num[e] - field->mean) * (raw[f].num[e] - field->mean);
-			field->scale = n > 1 ? sqrt(sq / n) : 0.0;
-			if (!(field->scale > 1e-12))
-				field->scale = 1.0;
+			ereport(NOTICE,
+					(errmsg("skipping feature \"%s\" of \"%s\": %d distinct values in %lld rows",
+							field->column, bpr_relation_name(enc->relid), stats[f].values.n,
+							(long long) stats[f].n_values),
+					 errdetail("A text column whose distinct values are more than half of its values is mostly unique per row."),
+					 errhint("Name the column in the features or categorical argument to use it anyway.")));
+			bpr_keydict_free(&stats[f].values);
+			continue;
 		}
-		else
-		{
-			fit_vocabulary(field, &raw[f], n_ids);
-			if (field->kind == BPR_FIELD_CATEGORICAL && !field->named &&
-				raw[f].n_values > 1 && field->n_vocab == raw[f].n_values)
-			{
-				ereport(NOTICE,
-						(errmsg("skipping feature \"%s\" of \"%s\": every row has its own value",
-								field->column, get_rel_name(enc->relid)),
-						 errhint("Name the column in the features or categorical argument to use it anyway.")));
-				continue;
-			}
-		}
-		if (kept != f)
-		{
-			enc->fields[kept] = *field;
-			raw[kept] = raw[f];
-		}
-		kept++;
+		stats_finish(field, &stats[f], alloc);
+		enc->fields[kept++] = *field;
 	}
-	enc->n_fields = nf = kept;
-	bpr_encoding_counts(enc, &n_num, &n_cat, &n_multi);
+	enc->n_fields = kept;
+	pfree(stats);
 
-	/* encode */
-	numeric = bpr_pg_alloc(alloc, (size_t) n_ids * Max(n_num, 1), sizeof(float), "numeric features");
-	cat = bpr_pg_alloc(alloc, (size_t) n_ids * Max(n_cat, 1), sizeof(int32), "categorical features");
-	cat_card = bpr_pg_alloc(alloc, Max(n_cat, 1), sizeof(int32), "categorical features");
-	multi = bpr_pg_alloc(alloc, Max(n_multi, 1), sizeof(BprMultiField), "multi-hot features");
-	for (int f = 0, ni = 0, ci = 0, mi = 0; f < nf; f++)
-	{
-		BprField   *field = &enc->fields[f];
-
-		CHECK_FOR_INTERRUPTS();
-		if (field->kind == BPR_FIELD_NUMERIC)
-		{
-			for (int32 e = 0; e < n_ids; e++)
-				numeric[(size_t) e * n_num + ni] = raw[f].isnull[e] ? 0.0f :
-					(float) ((raw[f].num[e] - field->mean) / field->scale);
-			ni++;
-		}
-		else if (field->kind == BPR_FIELD_CATEGORICAL)
-		{
-			cat_card[ci] = field->n_vocab + 1;
-			for (int32 e = 0; e < n_ids; e++)
-				cat[(size_t) e * n_cat + ci] = raw[f].text[e] ? vocab_code(field, raw[f].text[e]) : 0;
-			ci++;
-		}
-		else
-		{
-			int64	   *ptr = bpr_pg_alloc(alloc, (size_t) n_ids + 1, sizeof(int64), "multi-hot features");
-			int32	   *idx;
-			int64		total = 0;
-
-			idx = bpr_pg_alloc(alloc, Max(raw[f].n_values, 1), sizeof(int32), "multi-hot features");
-			for (int32 e = 0; e < n_ids; e++)
-			{
-				int64		start = total;
-
-				for (int32 j = 0; j < raw[f].bag_len[e]; j++)
-					total = bag_add(idx, start, total, vocab_code(field, raw[f].bag[e][j]));
-				ptr[e + 1] = total;
-			}
-			multi[mi].card = field->n_vocab + 1;
-			multi[mi].ptr = ptr;
-			multi[mi].idx = idx;
-			mi++;
-		}
-	}
-	set_features(out, n_ids, n_num, numeric, n_cat, cat_card, cat, n_multi, multi);
+	/* pass 2: encode every trained entity, in key order */
+	bpr_encoding_encode_keys(enc, select_in_key_order(enc), keys, alloc, out);
 }
 
-/* Encodes one row (fields as returned by bpr_encoding_select, key excluded) into a one-row matrix */
+/* Encodes, with a fitted encoding, the rows whose key is not in skip; their keys go to keys */
 void
-bpr_encoding_encode_row(const BprEncoding *enc, const Datum *values,
-						const bool *nulls, BprFeatures *out)
+bpr_encoding_encode_rows(const BprEncoding *enc, const BprKeySet *skip, BprKeyDict *keys,
+						 BprPgAlloc *alloc, BprFeatures *out)
 {
-	int			n_num,
-				n_cat,
-				n_multi;
-	float	   *numeric;
-	int32	   *cat,
-			   *cat_card;
-	BprMultiField *multi;
-
-	bpr_encoding_counts(enc, &n_num, &n_cat, &n_multi);
-	numeric = palloc0(sizeof(float) * Max(n_num, 1));
-	cat = palloc0(sizeof(int32) * Max(n_cat, 1));
-	cat_card = palloc0(sizeof(int32) * Max(n_cat, 1));
-	multi = palloc0(sizeof(BprMultiField) * Max(n_multi, 1));
-	for (int f = 0, ni = 0, ci = 0, mi = 0; f < enc->n_fields; f++)
-	{
-		const BprField *field = &enc->fields[f];
-
-		if (field->kind == BPR_FIELD_NUMERIC)
-		{
-			double		v = nulls[f] ? NAN : DatumGetFloat8(values[f]);
-
-			numeric[ni++] = isfinite(v) ? (float) ((v - field->mean) / field->scale) : 0.0f;
-		}
-		else if (field->kind == BPR_FIELD_CATEGORICAL)
-		{
-			cat_card[ci] = field->n_vocab + 1;
-			cat[ci++] = nulls[f] ? 0 : vocab_code(field, TextDatumGetCString(values[f]));
-		}
-		else
-		{
-			int32		n = 0,
-						m = 0;
-			char	  **texts = nulls[f] ? NULL : array_texts(values[f], &n);
-			int64	   *ptr = palloc0(sizeof(int64) * 2);
-			int32	   *idx = palloc0(sizeof(int32) * Max(n, 1));
-
-			/* an element never seen in training has no trained row: left out */
-			for (int32 j = 0; j < n; j++)
-			{
-				int32		code = vocab_code(field, texts[j]);
-
-				if (code > 0)
-					m = (int32) bag_add(idx, 0, m, code);
-			}
-			ptr[1] = m;
-			multi[mi].card = field->n_vocab + 1;
-			multi[mi].ptr = ptr;
-			multi[mi].idx = idx;
-			mi++;
-		}
-	}
-	set_features(out, 1, n_num, numeric, n_cat, cat_card, cat, n_multi, multi);
+	bpr_encoding_encode_others(enc, select_in_key_order(enc), skip, keys, alloc, out);
 }

@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include "miscadmin.h"
 #include "utils/guc.h"
@@ -15,6 +16,10 @@
 
 char	   *bpr_default_model = NULL;
 bool		bpr_progress = true;
+int			bpr_shared_memory_mb = 1024;
+int			bpr_keep_versions = 5;
+int			bpr_max_threads = 8;
+int			bpr_threads = 0;
 static int	bpr_max_memory_kb = -1;
 static int	bpr_blas_threads = 1;
 
@@ -66,10 +71,10 @@ bpr_guc_init(void)
 							   NULL, NULL, NULL);
 	DefineCustomIntVariable("bpr.max_memory",
 							"Memory a training may use; -1 uses maintenance_work_mem.",
-							NULL,
+							"Only superusers may change it: it protects the server.",
 							&bpr_max_memory_kb,
 							-1, -1, MAX_KILOBYTES,
-							PGC_USERSET,
+							PGC_SUSET,
 							GUC_UNIT_KB,
 							NULL, NULL, NULL);
 	DefineCustomBoolVariable("bpr.progress",
@@ -82,14 +87,61 @@ bpr_guc_init(void)
 							 NULL, NULL, NULL);
 	DefineCustomIntVariable("bpr.blas_threads",
 							"Threads OpenBLAS may use in this backend.",
-							"Batch-sized products are fastest on one thread.",
+							"Batch-sized products are fastest on one thread; only superusers may raise it.",
 							&bpr_blas_threads,
 							1, 1, 64,
-							PGC_USERSET,
+							PGC_SUSET,
 							0,
 							NULL, assign_blas_threads, NULL);
+	DefineCustomIntVariable("bpr.shared_memory",
+							"Shared memory for one copy per server of active models' vectors; 0 keeps a copy per backend.",
+							"Needs bpr in shared_preload_libraries.",
+							&bpr_shared_memory_mb,
+							1024, 0, INT_MAX / 2,
+							PGC_SIGHUP,
+							GUC_UNIT_MB,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("bpr.keep_versions",
+							"Versions of a model kept after a training (the active and the new one always are); 0 keeps all.",
+							NULL,
+							&bpr_keep_versions,
+							5, 0, 100000,
+							PGC_USERSET,
+							0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("bpr.max_threads",
+							"Most threads a training may use.",
+							"Only superusers may change it: it protects the server.",
+							&bpr_max_threads,
+							8, 1, 256,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("bpr.threads",
+							"Threads a training uses when bpr_train names none; 0 uses the machine's cores.",
+							"Capped by bpr.max_threads.",
+							&bpr_threads,
+							0, 0, 256,
+							PGC_USERSET,
+							0,
+							NULL, NULL, NULL);
 	MarkGUCPrefixReserved("bpr");
 	set_blas_threads(bpr_blas_threads, true);
+}
+
+/* Threads a training uses: the argument (0: bpr.threads, or the machine's cores), capped by bpr.max_threads */
+int
+bpr_training_threads(int requested)
+{
+	int			n = requested > 0 ? requested : bpr_threads;
+
+	if (n <= 0)
+	{
+		long		cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+		n = cores > 0 ? (int) Min(cores, 256) : 1;
+	}
+	return Min(n, bpr_max_threads);
 }
 
 /* Bytes a training may use under bpr.max_memory (or maintenance_work_mem); 0 = no limit */

@@ -12,8 +12,23 @@ extern char *bpr_default_model;
 /* bpr.progress: one NOTICE per training epoch */
 extern bool bpr_progress;
 
+/* bpr.shared_memory: megabytes of shared copies of models (0: each backend keeps its own) */
+extern int	bpr_shared_memory_mb;
+
+/* bpr.keep_versions: versions of a model kept after a training (0: all) */
+extern int	bpr_keep_versions;
+
+/* bpr.max_threads: most threads a training may use (a superuser's cap) */
+extern int	bpr_max_threads;
+
+/* bpr.threads: threads a training uses when bpr_train names none */
+extern int	bpr_threads;
+
 /* Registers the settings and applies bpr.blas_threads (from _PG_init) */
 void		bpr_guc_init(void);
+
+/* Threads a training uses: the argument (0: bpr.threads, or the machine's cores), capped by bpr.max_threads */
+int			bpr_training_threads(int requested);
 
 /* Bytes a training may use under bpr.max_memory (or maintenance_work_mem); 0 = no limit */
 Size		bpr_memory_limit(void);

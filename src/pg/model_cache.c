@@ -1,19 +1,18 @@
 /*
- * model_cache.c - per-backend cache of active models for scoring
+ * model_cache.c - the serving cache: entries, invalidation, cold start, rated items
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "fmgr.h"
 #include "miscadmin.h"
-#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
-#include "access/xact.h"
 
 #include "core/vecmath.h"
 #include "guc.h"
@@ -23,7 +22,6 @@
 static BprCachedModel *cached_models = NULL;
 static char *cached_default = NULL;
 static Oid	models_relid = InvalidOid;
-static Oid	embeddings_relid = InvalidOid;
 
 /* the registry changed: drop everything at the next lookup that no caller is using */
 static bool cache_stale = false;
@@ -97,6 +95,23 @@ bpr_models_changed(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(NULL);
 }
 
+/* Frees one entry: its shared copies go back, its memory with its context */
+static void
+free_entry(BprCachedModel *m)
+{
+	bpr_side_release(&m->users);
+	bpr_side_release(&m->items);
+	if (m->rated_plan)
+		SPI_freeplan(m->rated_plan);
+	if (m->raters_plan)
+		SPI_freeplan(m->raters_plan);
+	if (m->users.row_plan)
+		SPI_freeplan(m->users.row_plan);
+	if (m->items.row_plan)
+		SPI_freeplan(m->items.row_plan);
+	MemoryContextDelete(m->context);
+}
+
 /* Frees every cached model */
 static void
 cache_reset(void)
@@ -106,20 +121,13 @@ cache_reset(void)
 		BprCachedModel *m = cached_models;
 
 		cached_models = m->next;
-		if (m->rated_plan)
-			SPI_freeplan(m->rated_plan);
-		if (m->users.row_plan)
-			SPI_freeplan(m->users.row_plan);
-		if (m->items.row_plan)
-			SPI_freeplan(m->items.row_plan);
-		MemoryContextDelete(m->context);
+		free_entry(m);
 	}
 	if (cached_default)
 		pfree(cached_default);
 	cached_default = NULL;
 	/* the extension may have been dropped and created again */
 	models_relid = InvalidOid;
-	embeddings_relid = InvalidOid;
 	schema_checked = false;
 	cache_stale = false;
 }
@@ -153,44 +161,47 @@ bpr_cache_check_schema(void)
 	schema_checked = true;
 }
 
-/* Loads the active version of a model; the entry's context hangs off the caller's until done */
+/* Reads a version's registry facts into a new entry; its context hangs off the caller's until kept */
 static BprCachedModel *
-load_model(const char *name)
+load_model(const char *name, int32 version)
 {
 	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "bpr model cache",
 											  ALLOCSET_DEFAULT_SIZES);
 	BprCachedModel *m = MemoryContextAllocZero(cxt, sizeof(BprCachedModel));
 
 	m->context = cxt;
-	if (!bpr_store_model_info(name, &m->info, cxt))
+	m->users.ref.slot = m->items.ref.slot = -1;
+	if (!bpr_store_model_info(name, version, &m->info, cxt))
+	{
+		if (version != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("model \"%s\" has no version %d", name, version)));
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("bpr model \"%s\" does not exist", name)));
-	m->users.n = bpr_store_load_vectors(&m->info, "user", &m->users.ids, &m->users.vectors, cxt);
-	m->items.n = bpr_store_load_vectors(&m->info, "item", &m->items.ids, &m->items.vectors, cxt);
-	/* loaded whole: now it may outlive the query */
-	MemoryContextSetParent(cxt, CacheMemoryContext);
+	}
 	return m;
 }
 
-/* The cached active version of a model (NULL name: the default model); caller is in SPI */
+/* A model version for serving, pinned until bpr_cache_release; caller is in SPI */
 BprCachedModel *
-bpr_cache_get(const char *model)
+bpr_cache_get(const char *model, int32 version)
 {
 	BprCachedModel *m;
 	const char *name;
+	int			level;
 
 	if (cache_stale && cache_pins == 0)
 		cache_reset();
 	bpr_cache_check_schema();
 	if (!OidIsValid(models_relid))
-	{
-		Oid			schema = get_namespace_oid("bpr", false);
+		models_relid = get_relname_relid("models", get_namespace_oid("bpr", false));
 
-		models_relid = get_relname_relid("models", schema);
-		embeddings_relid = get_relname_relid("embeddings", schema);
-	}
+	/* what a cold cache would need to read, checked whether or not this one is warm */
+	bpr_store_check_read_privileges(false);
 
+	level = bpr_pin_search_path();
 	if (model != NULL)
 		name = model;
 	else if (bpr_default_model != NULL && bpr_default_model[0] != '\0')
@@ -199,45 +210,67 @@ bpr_cache_get(const char *model)
 	{
 		/* the only model: resolved once until the registry changes */
 		if (cached_default == NULL)
-		{
-			int			level = bpr_pin_search_path();
-
 			cached_default = bpr_store_resolve_model(NULL, CacheMemoryContext);
-			bpr_unpin_search_path(level);
-		}
 		name = cached_default;
 	}
 
-	/* the caller must be allowed to read the model */
+	if (version != 0)
 	{
-		AclResult	acl = pg_class_aclcheck(embeddings_relid, GetUserId(), ACL_SELECT);
-
-		if (acl != ACLCHECK_OK)
-			aclcheck_error(acl, OBJECT_TABLE, "embeddings");
+		/* a stored version by number: for this call only, never shared */
+		m = load_model(name, version);
+		if (m->info.active && !cache_stale)
+		{
+			/* it is the active one after all: serve the cached entry */
+			MemoryContextDelete(m->context);
+			version = 0;
+		}
+		else
+		{
+			m->temporary = true;
+			bpr_unpin_search_path(level);
+			cache_pins++;
+			return m;
+		}
 	}
-
 	for (m = cached_models; m != NULL; m = m->next)
 		if (strcmp(m->info.model, name) == 0)
 			break;
 	if (m == NULL)
 	{
-		int			level = bpr_pin_search_path();
-
-		m = load_model(name);
+		m = load_model(name, 0);
+		/* complete: now it may outlive the query */
+		MemoryContextSetParent(m->context, CacheMemoryContext);
 		m->next = cached_models;
 		cached_models = m;
-		bpr_unpin_search_path(level);
 	}
+	bpr_unpin_search_path(level);
 	cache_pins++;
 	return m;
 }
 
-/* The caller is done with the entry bpr_cache_get returned */
+/* The caller is done with an entry of bpr_cache_get */
 void
-bpr_cache_release(void)
+bpr_cache_release(BprCachedModel *m)
 {
 	if (cache_pins > 0)
 		cache_pins--;
+	if (m != NULL && m->temporary)
+		free_entry(m);
+}
+
+/* A whole side of the model, loaded (shared or private) on first use */
+const BprSide *
+bpr_cache_side(BprCachedModel *m, bool user_side)
+{
+	BprCachedSide *side = user_side ? &m->users : &m->items;
+	int			level;
+
+	if (side->loaded)
+		return &side->data;
+	level = bpr_pin_search_path();
+	bpr_side_load(&m->info, user_side, m->context, side);
+	bpr_unpin_search_path(level);
+	return &side->data;
 }
 
 /* The tower spec a stored encoding implies; false if it cannot be built */
@@ -300,6 +333,7 @@ load_tower(BprCachedModel *m, BprCachedSide *side, bool user_side)
 	{
 		enc.relid = relid;
 		enc.key_column = MemoryContextStrdup(build, user_side ? info->user_column : info->item_column);
+		enc.key_type = user_side ? info->user_key_type : info->item_key_type;
 		bpr_store_load_encoding(info, tower_name, &enc, build);
 	}
 	if (enc.n_fields > 0 && cold_start_spec(info, &enc, user_side, &spec))
@@ -315,11 +349,10 @@ load_tower(BprCachedModel *m, BprCachedSide *side, bool user_side)
 	}
 	if (tower != NULL)
 	{
-		char	   *sql = psprintf("%s WHERE %s = $1", bpr_encoding_select(&enc),
-								   quote_identifier(enc.key_column));
-		Oid			types[1] = {INT8OID};
+		Oid			type;
+		char	   *match = bpr_key_param_match(enc.key_column, enc.key_type, &type);
 
-		plan = bpr_spi_prepare(sql, 1, types);
+		plan = bpr_spi_prepare(psprintf("%s WHERE %s", bpr_encoding_select(&enc), match), 1, &type);
 	}
 
 	/* complete: attach */
@@ -334,47 +367,33 @@ load_tower(BprCachedModel *m, BprCachedSide *side, bool user_side)
 	side->tower_loaded = true;
 }
 
-/* Vector of an entity: trained, else cold start from its feature row; false if unknown */
-bool
-bpr_cache_vector(BprCachedModel *m, bool user_side, int64 id, float *out)
+/* An entity's vector from its feature row (cold start); false when it has no row */
+static bool
+cold_start_vector(BprCachedModel *m, bool user_side, const BprKey *key, float *out)
 {
 	BprCachedSide *side = user_side ? &m->users : &m->items;
-	int32		idx = (int32) bpr_find_i64(side->ids, side->n, id);
 	Datum		arg[1];
 	Datum	   *values;
 	bool	   *nulls;
 	BprFeatures f;
 	int32		row = 0;
 	int			nf;
-	int			level;
 
-	if (idx >= 0)
-	{
-		memcpy(out, side->vectors + (size_t) idx * m->info.vec_dim, sizeof(float) * m->info.vec_dim);
-		return true;
-	}
-	level = bpr_pin_search_path();
+	/* a cold start reads the stored encodings and weights: check as a cold cache would */
+	bpr_store_check_read_privileges(true);
 	if (!side->tower_loaded)
 		load_tower(m, side, user_side);
 	if (side->tower == NULL)
-	{
-		bpr_unpin_search_path(level);
 		return false;
-	}
-
-	arg[0] = Int64GetDatum(id);
+	arg[0] = bpr_key_param(key);
 	bpr_spi_execute(side->row_plan, arg, NULL, true, SPI_OK_SELECT);
-	bpr_unpin_search_path(level);
 	if (SPI_processed == 0)
 		return false;
 	if (SPI_processed > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_CARDINALITY_VIOLATION),
-				 errmsg("relation \"%s\" has more than one row with %s = " INT64_FORMAT,
-						get_rel_name(side->encoding.relid), side->encoding.key_column, id)));
+		bpr_encoding_duplicate_key(&side->encoding, key);
 	nf = side->encoding.n_fields;
-	values = palloc(sizeof(Datum) * nf);
-	nulls = palloc(sizeof(bool) * nf);
+	values = palloc(sizeof(Datum) * Max(nf, 1));
+	nulls = palloc(sizeof(bool) * Max(nf, 1));
 	for (int i = 0; i < nf; i++)
 		values[i] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 2, &nulls[i]);
 	bpr_encoding_encode_row(&side->encoding, values, nulls, &f);
@@ -389,4 +408,121 @@ bpr_cache_vector(BprCachedModel *m, bool user_side, int64 id, float *out)
 	else if (m->info.calibrated)
 		out[m->info.vec_dim - 1] = 1.0f;
 	return true;
+}
+
+/* The vector of an entity: stored, else scored from its feature row; false when unknown */
+bool
+bpr_cache_vector(BprCachedModel *m, bool user_side, const BprKey *key, float *out)
+{
+	BprCachedSide *side = user_side ? &m->users : &m->items;
+	int			level;
+	bool		found;
+
+	/* items, and users once many were looked up, are served from the whole side */
+	if (!side->loaded && (!user_side || side->lookups >= BPR_MEMO_USERS))
+		(void) bpr_cache_side(m, user_side);
+	if (side->loaded)
+	{
+		int64		pos = bpr_key_find(&side->data.keys, key);
+
+		if (pos >= 0)
+		{
+			memcpy(out, side->data.vectors + (size_t) pos * side->data.vec_dim,
+				   sizeof(float) * side->data.vec_dim);
+			return true;
+		}
+	}
+	level = bpr_pin_search_path();
+	found = (!side->loaded && bpr_side_lookup(&m->info, side, m->context, key, out)) ||
+		cold_start_vector(m, user_side, key, out);
+	bpr_unpin_search_path(level);
+	return found;
+}
+
+/* Marks the keys returned by a one-column query (run as the caller) in a side */
+static void
+mark_keys(SPIPlanPtr *plan, BprCachedModel *m, const char *sql, const BprKey *arg_key,
+		  const BprSide *side, Oid key_type, uint8 *mark)
+{
+	int			level = bpr_pin_search_path();
+	Datum		arg[1];
+
+	if (*plan == NULL)
+	{
+		Oid			type = arg_key->is_int ? INT8OID : TEXTOID;
+		MemoryContext old = MemoryContextSwitchTo(m->context);
+
+		*plan = bpr_spi_prepare(sql, 1, &type);
+		SPI_keepplan(*plan);
+		MemoryContextSwitchTo(old);
+	}
+	arg[0] = bpr_key_param(arg_key);
+	bpr_spi_execute(*plan, arg, NULL, true, SPI_OK_SELECT);
+	bpr_unpin_search_path(level);
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull);
+		BprKey		k;
+		int64		pos;
+
+		if (isnull)
+			continue;
+		bpr_key_from_datum(d, bpr_key_type_is_int(key_type) ? INT8OID : TEXTOID, key_type,
+						   "key", m->info.model, &k);
+		pos = bpr_key_find(&side->keys, &k);
+		if (pos >= 0)
+			mark[pos] = 1;
+	}
+}
+
+/* The model's ratings table, or ERROR 42P01 with a hint when it is gone */
+static char *
+ratings_table(BprCachedModel *m)
+{
+	if (get_rel_name(m->info.ratings) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("the ratings table of model \"%s\" no longer exists", m->info.model),
+				 errdetail("exclude_rated reads the items each user rated from it."),
+				 errhint("Pass exclude_rated => false, or train the model again on an existing table.")));
+	return bpr_relation_sql_name(m->info.ratings);
+}
+
+/* Items the user rated in the model's ratings table as it is now (ERROR 42P01 if the table is gone) */
+void
+bpr_cache_rated_items(BprCachedModel *m, const BprKey *user, const BprSide *items, uint8 *mark)
+{
+	char	   *sql = NULL;
+
+	if (m->rated_plan == NULL)
+	{
+		Oid			type;
+
+		sql = psprintf("SELECT %s::%s FROM %s WHERE %s", quote_identifier(m->info.item_column),
+					   bpr_key_cast(m->info.item_key_type), ratings_table(m),
+					   bpr_key_param_match(m->info.user_column, m->info.user_key_type, &type));
+	}
+	else
+		(void) ratings_table(m);
+	mark_keys(&m->rated_plan, m, sql, user, items, m->info.item_key_type, mark);
+}
+
+/* Users who rated the item in the model's ratings table as it is now */
+void
+bpr_cache_item_raters(BprCachedModel *m, const BprKey *item, const BprSide *users, uint8 *mark)
+{
+	char	   *sql = NULL;
+
+	if (m->raters_plan == NULL)
+	{
+		Oid			type;
+
+		sql = psprintf("SELECT %s::%s FROM %s WHERE %s", quote_identifier(m->info.user_column),
+					   bpr_key_cast(m->info.user_key_type), ratings_table(m),
+					   bpr_key_param_match(m->info.item_column, m->info.item_key_type, &type));
+	}
+	else
+		(void) ratings_table(m);
+	mark_keys(&m->raters_plan, m, sql, item, users, m->info.user_key_type, mark);
 }

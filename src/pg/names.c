@@ -75,3 +75,10 @@ bpr_value_of(const BprName *table, const char *name, const char *what)
 			 errmsg("%s must be %s, not \"%s\"", what, valid.data, name)));
 	return -1;					/* not reached */
 }
+
+const BprName bpr_activate_names[] = {
+	{BPR_ACTIVATE_ALWAYS, "always"},
+	{BPR_ACTIVATE_IF_BETTER, "if_better"},
+	{BPR_ACTIVATE_NEVER, "never"},
+	{0, NULL}
+};

@@ -10,6 +10,14 @@
 
 #include "postgres.h"
 
+/* When a trained version becomes the active one */
+typedef enum BprActivate
+{
+	BPR_ACTIVATE_ALWAYS = 0,
+	BPR_ACTIVATE_IF_BETTER = 1,	/* only if its validation precision beats the active version's */
+	BPR_ACTIVATE_NEVER = 2
+} BprActivate;
+
 /* One value and its SQL spelling; a table ends with a NULL name */
 typedef struct BprName
 {
@@ -21,6 +29,7 @@ extern const BprName bpr_negatives_names[];		/* BprNegatives */
 extern const BprName bpr_hard_names[];			/* BprHardNegatives */
 extern const BprName bpr_output_names[];		/* BprOutputKind */
 extern const BprName bpr_field_kind_names[];	/* BprFieldKind */
+extern const BprName bpr_activate_names[];	/* BprActivate */
 
 /* The spelling of value in table (a can't-happen value is an internal error) */
 const char *bpr_name_of(const BprName *table, int value);

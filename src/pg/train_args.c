@@ -15,6 +15,8 @@
 #include "utils/json.h"
 #include "utils/lsyscache.h"
 
+#include "guc.h"
+#include "shared_store.h"
 #include "names.h"
 #include "train_args.h"
 #include "util.h"
@@ -27,7 +29,7 @@ enum
 	A_DIM, A_USER_LAYERS, A_ITEM_LAYERS, A_OUTPUT, A_USE_IDS, A_POS_THRESHOLD,
 	A_NEG_THRESHOLD, A_NEGATIVES, A_HARD, A_HARD_CANDIDATES, A_EPOCHS,
 	A_BATCH_SIZE, A_LEARNING_RATE, A_L2, A_SEED, A_VALIDATION, A_PATIENCE,
-	A_RATED_SHARE
+	A_RATED_SHARE, A_ACTIVATE, A_KEEP_VERSIONS, A_THREADS, A_WARM_START, A_WEIGHT_COLUMN
 };
 
 /* Raises the standard error for a bad hyperparameter */
@@ -188,8 +190,8 @@ bpr_train_args_parse(FunctionCallInfo fcinfo, BprTrainArgs *a)
 	if (PG_ARGISNULL(A_MODEL))
 		BAD_VALUE("model name must not be NULL");
 	a->model = bpr_arg_text(fcinfo, A_MODEL, NULL);
-	if (strlen(a->model) == 0 || strlen(a->model) > 200)
-		BAD_VALUE("model name must have between 1 and 200 bytes");
+	if (strlen(a->model) == 0 || strlen(a->model) > BPR_MODEL_NAME_MAX)
+		BAD_VALUE("model name must have between 1 and %d bytes", BPR_MODEL_NAME_MAX);
 	if (PG_ARGISNULL(A_RATINGS))
 		BAD_VALUE("ratings table must not be NULL");
 	a->ratings = PG_GETARG_OID(A_RATINGS);
@@ -309,6 +311,27 @@ bpr_train_args_parse(FunctionCallInfo fcinfo, BprTrainArgs *a)
 	else if (a->validation != InvalidOid)
 		a->patience = 5;
 
+	/* deployment, retention and resources; absent from the 0.1 signature */
+	if ((s = bpr_arg_text(fcinfo, A_ACTIVATE, NULL)) != NULL)
+		a->activate = bpr_value_of(bpr_activate_names, s, "activate");
+	if (a->activate == BPR_ACTIVATE_IF_BETTER && a->validation == InvalidOid)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("activate => 'if_better' needs a validation table"),
+				 errhint("The new version is activated only if its precision@10 on the validation table beats the active version's.")));
+	a->keep_versions = bpr_keep_versions;
+	if (bpr_arg_given(fcinfo, A_KEEP_VERSIONS))
+		a->keep_versions = arg_int(fcinfo, A_KEEP_VERSIONS, "keep_versions", 0, 100000);
+	if (bpr_arg_given(fcinfo, A_THREADS))
+		a->threads = arg_int(fcinfo, A_THREADS, "threads", 1, 256);
+	a->warm_start = bpr_arg_given(fcinfo, A_WARM_START) && PG_GETARG_BOOL(A_WARM_START);
+	a->weight_column = bpr_arg_text(fcinfo, A_WEIGHT_COLUMN, NULL);
+	if (a->weight_column != NULL && a->rating_column != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("weight_column is for implicit feedback"),
+				 errhint("Pass rating_column => NULL: every row is then a positive, sampled in proportion to its weight.")));
+
 	if ((s = (char *) bpr_train_config_check(c)) != NULL)
 		BAD_VALUE("%s", s);
 }
@@ -352,6 +375,9 @@ bpr_train_args_json(const BprTrainArgs *a, StringInfo buf)
 					 c->uniform_users ? "true" : "false", c->epochs, (int64) c->epoch_triplets);
 	appendStringInfo(buf, ", \"batch_size\": %d, \"learning_rate\": %g, \"final_lr_ratio\": %g, \"l2\": %g, \"seed\": " INT64_FORMAT,
 					 c->batch_size, c->learning_rate, c->final_lr_ratio, c->l2, (int64) c->seed);
-	appendStringInfo(buf, ", \"id_init\": %g, \"patience\": %d, \"calibrate\": %s}", c->id_init, a->patience,
+	appendStringInfo(buf, ", \"id_init\": %g, \"patience\": %d, \"calibrate\": %s", c->id_init, a->patience,
 					 a->calibrate ? "true" : "false");
+	appendStringInfo(buf, ", \"activate\": \"%s\", \"keep_versions\": %d, \"warm_start\": %s}",
+					 bpr_name_of(bpr_activate_names, a->activate), a->keep_versions,
+					 a->warm_start ? "true" : "false");
 }

@@ -11,6 +11,7 @@
 #include "nodes/pg_list.h"
 
 #include "core/trainer.h"
+#include "names.h"
 
 typedef struct BprTrainArgs
 {
@@ -32,6 +33,11 @@ typedef struct BprTrainArgs
 	Oid			validation;		/* InvalidOid: none */
 	int32		patience;		/* 0: no early stopping */
 	bool		calibrate;		/* per-user score offsets (explicit ratings) */
+	BprActivate activate;		/* when the new version becomes the active one */
+	int32		keep_versions;	/* versions kept after training (0: all) */
+	int32		threads;		/* training threads (0: bpr.threads) */
+	bool		warm_start;		/* start from the active version's weights */
+	char	   *weight_column;	/* implicit feedback: each row's weight */
 	BprTrainConfig cfg;
 } BprTrainArgs;
 

@@ -39,6 +39,16 @@ pg_zalloc(void *ctx, size_t size)
 	return MemoryContextAllocExtended(a->context, size, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 }
 
+/* pfree for a block from pg_zalloc, returned to the budget */
+static void
+pg_release(void *ctx, void *block, size_t size)
+{
+	BprPgAlloc *a = (BprPgAlloc *) ctx;
+
+	pfree(block);
+	bpr_pg_alloc_release(a, size);
+}
+
 /* A size computation overflowed: the request cannot be met */
 static void
 pg_overflow(void *ctx, const char *what)
@@ -55,10 +65,30 @@ bpr_pg_alloc_init(BprPgAlloc *a, MemoryContext context, Size limit)
 {
 	a->base.zalloc = pg_zalloc;
 	a->base.overflow = pg_overflow;
+	a->base.release = pg_release;
 	a->base.ctx = a;
 	a->context = context;
 	a->used = 0;
 	a->limit = limit;
+	a->parent = NULL;
+}
+
+/* Prepares a scratch allocator in context whose bytes count against parent's budget */
+void
+bpr_pg_alloc_init_scratch(BprPgAlloc *a, BprPgAlloc *parent, MemoryContext context)
+{
+	bpr_pg_alloc_init(a, context, 0);
+	a->parent = parent;
+}
+
+/* Frees everything a scratch allocator handed out and gives its bytes back to the budget */
+void
+bpr_pg_alloc_reset(BprPgAlloc *a)
+{
+	if (a->parent != NULL)
+		bpr_pg_alloc_release(a->parent, a->used);
+	a->used = 0;
+	MemoryContextReset(a->context);
 }
 
 /* Allocates n zeroed elements of size from a, checked against overflow and the budget */
@@ -72,7 +102,9 @@ bpr_pg_alloc(BprPgAlloc *a, size_t n, size_t size, const char *what)
 void
 bpr_pg_alloc_charge(BprPgAlloc *a, Size bytes, const char *what)
 {
-	if (a->limit > 0 && (bytes > a->limit || a->used > a->limit - bytes))
+	if (a->parent != NULL)
+		bpr_pg_alloc_charge(a->parent, bytes, what);
+	else if (a->limit > 0 && (bytes > a->limit || a->used > a->limit - bytes))
 		over_budget(a, bytes, what);
 	a->used += bytes;
 }
@@ -81,6 +113,8 @@ bpr_pg_alloc_charge(BprPgAlloc *a, Size bytes, const char *what)
 void
 bpr_pg_alloc_release(BprPgAlloc *a, Size bytes)
 {
+	if (a->parent != NULL)
+		bpr_pg_alloc_release(a->parent, bytes);
 	a->used = bytes > a->used ? 0 : a->used - bytes;
 }
 
@@ -153,6 +187,14 @@ bpr_spi_run(const char *sql, int nargs, Oid *types, Datum *values, const char *n
 
 	if (rc != expected)
 		elog(ERROR, "SPI_execute_with_args failed for \"%s\": %s", sql, SPI_result_code_string(rc));
+}
+
+/* A text Datum of s, or NULL (0) with *null set to 'n' for SPI */
+Datum
+bpr_text_or_null(const char *s, char *null)
+{
+	*null = s ? ' ' : 'n';
+	return s ? CStringGetTextDatum(s) : (Datum) 0;
 }
 
 /* Opens a read-only cursor over a query with bound arguments (nargs may be 0) */

@@ -23,10 +23,17 @@ typedef struct BprPgAlloc
 	MemoryContext context;
 	Size		used;
 	Size		limit;			/* 0 = no limit */
+	struct BprPgAlloc *parent;	/* a scratch allocator charges its parent's budget too */
 } BprPgAlloc;
 
 /* Prepares an allocator in context with a budget of limit bytes (0 = none) */
 void		bpr_pg_alloc_init(BprPgAlloc *a, MemoryContext context, Size limit);
+
+/* Prepares a scratch allocator in context whose bytes count against parent's budget */
+void		bpr_pg_alloc_init_scratch(BprPgAlloc *a, BprPgAlloc *parent, MemoryContext context);
+
+/* Frees everything a scratch allocator handed out and gives its bytes back to the budget */
+void		bpr_pg_alloc_reset(BprPgAlloc *a);
 
 /* Allocates n zeroed elements of size from a, checked against overflow and the budget */
 void	   *bpr_pg_alloc(BprPgAlloc *a, size_t n, size_t size, const char *what);
@@ -59,6 +66,9 @@ void		bpr_spi_execute(SPIPlanPtr plan, Datum *values, const char *nulls, bool re
 /* Runs a statement with bound arguments; ERROR unless SPI returns `expected` */
 void		bpr_spi_run(const char *sql, int nargs, Oid *types, Datum *values, const char *nulls,
 						bool read_only, int expected);
+
+/* A text Datum of s, or NULL (0) with *null set to 'n' for SPI */
+Datum		bpr_text_or_null(const char *s, char *null);
 
 /* A read-only SPI cursor read in batches */
 typedef struct BprCursor

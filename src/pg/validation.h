@@ -20,11 +20,13 @@ typedef struct BprValidation
 	float	   *item_vecs;
 	float	   *offsets;		/* NULL: no calibration */
 	const BprInteractions *train;
+	BprPgAlloc	scratch;		/* each run's scratch, charged to the training's budget */
 } BprValidation;
 
-/* Reads a validation table with the training's column mapping */
+/* Reads a validation table with the training's column mapping; scratch goes in scratch_cxt */
 BprValidation *bpr_validation_prepare(Oid relid, const BprTrainArgs *args,
-									  const BprDataset *ds, BprPgAlloc *alloc);
+									  const BprDataset *ds, BprPgAlloc *alloc,
+									  MemoryContext scratch_cxt);
 
 /* Evaluates the trainer's current weights on the validation set */
 void		bpr_validation_run(BprValidation *v, BprTrainer *t, BprMetricsResult *res);

@@ -39,7 +39,7 @@ SELECT bpr.bpr_score(5003, 5003, 'hybrid') IS NOT NULL AS unseen_categories;
 -- a cold start refused (no SELECT on the stored features) is tried again once allowed
 CREATE ROLE regress_bpr_partial;
 GRANT USAGE ON SCHEMA bpr, planted TO regress_bpr_partial;
-GRANT SELECT ON bpr.models, bpr.embeddings, planted.users, planted.items TO regress_bpr_partial;
+GRANT SELECT ON bpr.model_names, bpr.models, bpr.embeddings, planted.users, planted.items TO regress_bpr_partial;
 SELECT version FROM bpr.bpr_train('cold2', ratings => 'planted.ratings', users => 'planted.users',
                                   items => 'planted.items', epochs => 1, seed => 3);
 SET ROLE regress_bpr_partial;
@@ -57,8 +57,9 @@ SELECT expect_error($$SELECT * FROM bpr.bpr_recommend(9999, 5, 'hybrid')$$);
 SELECT version FROM bpr.bpr_train('idonly', ratings => 'planted.ratings', epochs => 1);
 SELECT bpr.bpr_score(5001, 7, 'idonly') IS NULL AS no_cold_start;
 
--- a new item is scored but only trained items are recommended
+-- a new item that was in the items table at training is recommended, scored from its features
 SELECT count(*) AS new_item_recommended FROM bpr.bpr_recommend(42, 1000, 'hybrid') WHERE item_id > 5000;
+SELECT count(*) AS unless_cold_items_false FROM bpr.bpr_recommend(42, 1000, 'hybrid', cold_items => false) WHERE item_id > 5000;
 
 DELETE FROM planted.users WHERE user_id > 5000;
 DELETE FROM planted.items WHERE item_id > 5000;

@@ -30,7 +30,7 @@ WITH brute AS (
 	  FROM planted.items i
 	 WHERE i.item_id NOT IN (SELECT item_id FROM planted.ratings WHERE user_id = 42)
 	 ORDER BY 2 DESC, 1 LIMIT 10)
-SELECT array_agg(item_id::bigint ORDER BY score DESC, item_id) = (SELECT array_agg(item_id ORDER BY rank) FROM bpr.bpr_recommend(42, 10, 's')) AS same_as_brute_force
+SELECT array_agg(item_id ORDER BY score DESC, item_id) = (SELECT array_agg(item_id ORDER BY rank) FROM bpr.bpr_recommend(42, 10, 's')) AS same_as_brute_force
   FROM brute;
 SELECT bool_and(a.score >= b.score) AS ordered
   FROM bpr.bpr_recommend(42, 10, 's') a JOIN bpr.bpr_recommend(42, 10, 's') b ON b.rank = a.rank + 1;

@@ -35,6 +35,21 @@ unit_zalloc(void *ctx, size_t size)
 	return p;
 }
 
+/* free for a block the test allocator handed out (it is forgotten by the reset) */
+static void
+unit_release(void *ctx, void *block, size_t size)
+{
+	for (size_t i = n_allocated; i-- > 0;)
+		if (allocated[i] == block)
+		{
+			allocated[i] = allocated[--n_allocated];
+			free(block);
+			return;
+		}
+	fprintf(stderr, "release of a block not allocated\n");
+	exit(2);
+}
+
 /* Overflow in a size computation ends the run */
 static void
 unit_overflow(void *ctx, const char *what)
@@ -43,7 +58,7 @@ unit_overflow(void *ctx, const char *what)
 	exit(2);
 }
 
-const BprAlloc unit_alloc = {unit_zalloc, unit_overflow, NULL};
+const BprAlloc unit_alloc = {.zalloc = unit_zalloc, .overflow = unit_overflow, .release = unit_release};
 
 /* Frees every block the test allocator handed out */
 void
@@ -77,6 +92,7 @@ main(int argc, char **argv)
 	run_suite("topk", test_topk);
 	run_suite("metrics", test_metrics);
 	run_suite("trainer", test_trainer);
+	run_suite("keys", test_keys);
 	printf("%d passed, %d failed\n", unit_passed, unit_failed);
 	free(allocated);
 	return unit_failed == 0 ? 0 : 1;

@@ -891,7 +891,7 @@ tt_check_bytes(void)
 {
 	BprTowerSpec s = tt_spec();
 	TtCount		count;
-	BprAlloc	a = {tt_count_zalloc, tt_count_overflow, &count};
+	BprAlloc	a = {.zalloc = tt_count_zalloc, .overflow = tt_count_overflow, .ctx = &count};
 
 	s.n_numeric = 5;
 	s.n_cat = 2;

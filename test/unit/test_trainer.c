@@ -240,9 +240,9 @@ test_evaluation(void)
 	int32_t		train_items[1] = {0};
 	int64_t		test_ptr[3] = {0, 2, 2};
 	int32_t		test_items[2] = {2, 3};
-	double		test_ratings[2] = {5.0, 1.0};
+	uint8_t		test_liked[2] = {1, 0};
 	BprEvalInput in = {2, users, 4, items, ids, 1, train_ptr, train_items, test_ptr,
-	test_items, test_ratings, 4.0, 2};
+	test_items, test_liked, 2};
 	BprMetricsResult r;
 
 	/*

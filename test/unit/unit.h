@@ -41,5 +41,6 @@ void		test_sampler(void);
 void		test_topk(void);
 void		test_metrics(void);
 void		test_trainer(void);
+void		test_keys(void);
 
 #endif

@@ -1,0 +1,158 @@
+/*
+ * ranking.c - exact top-k over one side of a model, with filters, as SQL rows
+ */
+#include "postgres.h"
+
+#include <cblas.h>
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+
+#include "core/vecmath.h"
+#include "ranking.h"
+
+/* The k best entities, best first, into out (room for k); returns how many */
+int32
+bpr_rank(const BprRanking *r, int32 k, BprScored *out)
+{
+	const BprSide *side = r->side;
+	float		qnorm = 0.0f;
+	float	   *scores;
+	int32		n_top;
+
+	if (k <= 0 || side->n == 0)
+		return 0;
+	if (r->cosine)
+	{
+		double		n2 = bpr_dot_f64(r->query, r->query, r->dim);
+
+		qnorm = n2 > 0.0 ? (float) (1.0 / sqrt(n2)) : 0.0f;
+	}
+	if (r->candidates == NULL)
+	{
+		/* every entity: one matrix-vector product over the side */
+		scores = palloc_extended(sizeof(float) * (Size) side->n, MCXT_ALLOC_HUGE);
+		cblas_sgemv(CblasRowMajor, CblasNoTrans, side->n, r->cosine ? r->dim : side->vec_dim, 1.0f,
+					side->vectors, side->vec_dim, r->query, 1, 0.0f, scores, 1);
+		if (r->cosine)
+			for (int32 i = 0; i < side->n; i++)
+				scores[i] *= side->inv_norms[i] * qnorm;
+		n_top = bpr_topk(scores, NULL, side->n, r->excluded, k, out);
+	}
+	else
+	{
+		/* a candidate list: score just those, positions as ids so ties go to the lower key */
+		int64	   *pos = palloc(sizeof(int64) * Max(r->n_candidates, 1));
+		uint8	   *skip = palloc0(Max(r->n_candidates, 1));
+
+		scores = palloc(sizeof(float) * Max(r->n_candidates, 1));
+		for (int32 c = 0; c < r->n_candidates; c++)
+		{
+			int32		p = r->candidates[c];
+			const float *v = side->vectors + (size_t) p * side->vec_dim;
+
+			pos[c] = p;
+			skip[c] = r->excluded != NULL && r->excluded[p];
+			scores[c] = r->cosine ? bpr_dot(r->query, v, r->dim) * side->inv_norms[p] * qnorm :
+				bpr_dot(r->query, v, side->vec_dim);
+		}
+		n_top = bpr_topk(scores, pos, r->n_candidates, skip, k, out);
+		for (int32 i = 0; i < n_top; i++)
+			out[i].index = (int32) out[i].id;
+	}
+	return n_top;
+}
+
+/* The elements of an array argument (or an unknown literal read as text[]) and their type */
+static void
+array_elements(FunctionCallInfo fcinfo, int argno, const char *what, Datum **elems,
+			   bool **nulls, int *n, Oid *elem_type)
+{
+	Oid			type = get_fn_expr_argtype(fcinfo->flinfo, argno);
+	ArrayType  *arr;
+	int16		len;
+	bool		byval;
+	char		align;
+
+	if (type == UNKNOWNOID)
+	{
+		arr = DatumGetArrayTypeP(OidFunctionCall3(F_ARRAY_IN, PG_GETARG_DATUM(argno),
+												  ObjectIdGetDatum(TEXTOID), Int32GetDatum(-1)));
+		type = TEXTARRAYOID;
+	}
+	else
+	{
+		if (!OidIsValid(get_element_type(getBaseType(type))))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("%s must be an array of keys, not %s", what, format_type_be(type))));
+		arr = DatumGetArrayTypeP(PG_GETARG_DATUM(argno));
+	}
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("%s must be a one-dimensional array", what)));
+	*elem_type = ARR_ELEMTYPE(arr);
+	get_typlenbyvalalign(*elem_type, &len, &byval, &align);
+	deconstruct_array(arr, *elem_type, len, byval, align, elems, nulls, n);
+}
+
+/* Positions in side of the keys of an array argument; keys the side lacks are left out */
+int32
+bpr_key_array_positions(FunctionCallInfo fcinfo, int argno, const BprSide *side, Oid key_type,
+						const char *what, const char *model, int32 **positions)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	Oid			elem_type;
+	uint8	   *seen = palloc0(Max(side->n, 1));
+	int32		m = 0;
+
+	array_elements(fcinfo, argno, what, &elems, &nulls, &n, &elem_type);
+	*positions = palloc(sizeof(int32) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		BprKey		key;
+		int64		pos;
+
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (nulls[i])
+			continue;
+		bpr_key_from_datum(elems[i], elem_type, key_type, what, model, &key);
+		pos = bpr_key_find(&side->keys, &key);
+		if (pos >= 0 && !seen[pos])
+		{
+			seen[pos] = 1;
+			(*positions)[m++] = (int32) pos;
+		}
+	}
+	pfree(seen);
+	return m;
+}
+
+/* Emits ranked rows (key in result_type, score, rank) into the SRF's tuplestore */
+void
+bpr_rank_emit(FunctionCallInfo fcinfo, const BprSide *side, const BprScored *top, int32 n,
+			  Oid result_type)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	for (int32 r = 0; r < n; r++)
+	{
+		Datum		values[3];
+		bool		nulls[3] = {false, false, false};
+
+		values[0] = bpr_key_datum(&side->keys, top[r].index, result_type);
+		values[1] = Float4GetDatum(top[r].score);
+		values[2] = Int32GetDatum(r + 1);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+}
