@@ -304,3 +304,16 @@ COMMENT ON FUNCTION @extschema@.bpr_training_progress() IS
 	'progress of the trainings running now in any session: phase, epoch, loss, validation precision@10, speed, ETA';
 CREATE VIEW @extschema@.training_progress AS SELECT * FROM @extschema@.bpr_training_progress();
 COMMENT ON VIEW @extschema@.training_progress IS 'bpr trainings running now, in any session';
+-- like pg_stat_activity: anyone sees that a training runs; its figures are for its role and pg_read_all_stats
+GRANT SELECT ON @extschema@.training_progress TO PUBLIC;
+
+-- The shared copies of models' vectors in this database (with bpr in shared_preload_libraries)
+CREATE FUNCTION @extschema@.bpr_shared_models(
+	OUT model text, OUT version integer, OUT revision integer, OUT side text, OUT bytes bigint,
+	OUT backends integer, OUT state text, OUT superseded boolean)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'bpr_shared_models' LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@.bpr_shared_models() IS
+	'the shared copies of models'' vectors in this database: size and the backends holding each';
+CREATE VIEW @extschema@.shared_models AS SELECT * FROM @extschema@.bpr_shared_models();
+COMMENT ON VIEW @extschema@.shared_models IS 'bpr vectors held once per server in shared memory';

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Private, throw-away PostgreSQL 15 clusters for tests, the demo and benchmarks.
 #
-#   bash test/cluster.sh start DIR   # initdb + start; writes DIR/env
+#   bash test/cluster.sh start DIR [-c name=value ...]   # initdb + start; writes DIR/env
 #   source DIR/env                   # exports PGHOST (socket dir), PGPORT, PGUSER=postgres
 #   bash test/cluster.sh stop DIR    # fast shutdown; safe to call twice
 #
@@ -34,7 +34,8 @@ _free_port() {
 }
 
 cluster_start() {
-	local dir=${1:?usage: cluster_start DIR}
+	local dir=${1:?usage: cluster_start DIR [-c name=value ...]}
+	shift
 	mkdir -p "$dir"
 	dir=$(cd "$dir" && pwd)
 	chmod 755 "$dir"
@@ -67,7 +68,9 @@ cluster_start() {
 	local opts="-p $port -k $dir/sock -c listen_addresses=''"
 	opts+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
 	opts+=" -c shared_buffers=128MB -c work_mem=16MB -c maintenance_work_mem=64MB"
-	opts+=" -c max_connections=30 -c log_min_messages=warning"
+	opts+=" -c max_connections=40 -c log_min_messages=warning"
+	# extra server options (e.g. -c shared_preload_libraries=bpr)
+	[ $# -gt 0 ] && opts+=" $*"
 	if ! _as_owner "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
 		-o "$opts" start >/dev/null; then
 		echo "cluster.sh: server failed to start; log follows" >&2
@@ -94,7 +97,7 @@ cluster_stop() {
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 	set -euo pipefail
 	case "${1:-}" in
-	start) cluster_start "${2:?usage: $0 start DIR}" ;;
+	start) shift; cluster_start "$@" ;;
 	stop) cluster_stop "${2:?usage: $0 stop DIR}" ;;
 	*)
 		echo "usage: $0 start|stop DIR" >&2

@@ -22,7 +22,9 @@ q -d bpr_dump_src -c "CREATE EXTENSION bpr" -c "SET search_path = public" -f tes
 q -d bpr_dump_src -c "SET bpr.progress = off" \
 	-c "SELECT version FROM bpr.bpr_train('m', ratings => 'ratings', users => 'users', items => 'items', epochs => 3)" \
 	-c "SELECT version FROM bpr.bpr_train('m', ratings => 'ratings', users => 'users', items => 'items', epochs => 2, seed => 9)" \
-	-c "SELECT bpr.bpr_activate('m', 1)" >/dev/null
+	-c "SELECT bpr.bpr_activate('m', 1)" \
+	-c "DO \$\$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'bpr_dump_owner') THEN CREATE ROLE bpr_dump_owner; END IF; END \$\$" \
+	-c "SELECT bpr.bpr_set_owner('m', 'bpr_dump_owner')" >/dev/null
 scores="SELECT string_agg(round(bpr.bpr_score(u, i, 'm')::numeric, 5)::text, ',' ORDER BY u, i) FROM generate_series(1, 20) u, generate_series(1, 20) i"
 top="SELECT string_agg(item_id::text, ',' ORDER BY rank) FROM bpr.bpr_recommend(7, 10, 'm')"
 models="SELECT string_agg(model || ':' || version || ':' || active, ',' ORDER BY model, version) FROM bpr.models"
@@ -39,6 +41,7 @@ check "scores restored" "$(q -d bpr_dump_dst -c "$scores")" "$before_scores"
 check "recommendations restored" "$(q -d bpr_dump_dst -c "$top")" "$before_top"
 check "embeddings restored" "$(q -d bpr_dump_dst -c "SELECT count(*) FROM bpr.embeddings")" \
 	"$(q -d bpr_dump_src -c "SELECT count(*) FROM bpr.embeddings")"
+check "owner restored" "$(q -d bpr_dump_dst -c "SELECT owner::text || ':' || last_version FROM bpr.model_names WHERE model = 'm'")" "bpr_dump_owner:2"
 check "ratings table reference restored" "$(q -d bpr_dump_dst -c "SELECT DISTINCT ratings::text FROM bpr.models")" "ratings"
 echo "dump_restore: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -5,7 +5,8 @@
 
 BPR_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
-BPR_PACKAGES=(postgresql-15 postgresql-server-dev-15 postgresql-contrib libopenblas-dev make gcc git)
+BPR_PACKAGES=(postgresql-15 postgresql-server-dev-15 postgresql-contrib postgresql-15-cron
+	libopenblas-dev make gcc git)
 
 # shellcheck source=cluster.sh
 source "$BPR_ROOT/test/cluster.sh"

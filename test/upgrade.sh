@@ -4,7 +4,8 @@
 # ALTER EXTENSION bpr UPDATE; the models serve the same scores, and the upgraded schema
 # equals a fresh install (functions with signatures, tables with columns, constraints,
 # indexes, triggers, comments, dump configuration).
-# Needs a running server (PGHOST/PGPORT/PGUSER), run as root or as the owner of the
+# Needs a running server (PGHOST/PGPORT/PGUSER) that does not preload bpr (each backend must
+# load the library installed on disk), run as root or as the owner of the
 # PostgreSQL installation (it installs libraries). Reinstalls the current build when done.
 # Prints 'upgrade: N passed, M failed' and exits non-zero on a failure.
 set -euo pipefail

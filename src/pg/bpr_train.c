@@ -23,6 +23,7 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 
 #include "core/calibration.h"
 #include "core/trainer.h"
@@ -194,6 +195,31 @@ suggest_user_index(const BprRowSource *src)
 						 quote_identifier(src->user_column))));
 }
 
+/* NOTICE of the rows left out, by why */
+static void
+report_skipped(const BprDataset *ds, const BprTrainArgs *a, const char *rel)
+{
+	StringInfoData why;
+
+	if (ds->skipped_null + ds->skipped_nonfinite + ds->skipped_weight == 0)
+		return;
+	initStringInfo(&why);
+	if (ds->skipped_null > 0)
+		appendStringInfo(&why, INT64_FORMAT " with a NULL %s, %s%s%s", ds->skipped_null,
+						 a->user_column, a->item_column,
+						 a->rating_column ? psprintf(" or %s", a->rating_column) : "",
+						 a->weight_column ? psprintf(" or %s", a->weight_column) : "");
+	if (ds->skipped_nonfinite > 0)
+		appendStringInfo(&why, "%s" INT64_FORMAT " with a NaN or infinite %s", why.len ? ", " : "",
+						 ds->skipped_nonfinite, a->rating_column ? a->rating_column : a->weight_column);
+	if (ds->skipped_weight > 0)
+		appendStringInfo(&why, "%s" INT64_FORMAT " with a %s of zero or less", why.len ? ", " : "",
+						 ds->skipped_weight, a->weight_column);
+	ereport(NOTICE,
+			(errmsg("skipped " INT64_FORMAT " rows of \"%s\": %s",
+					ds->skipped_null + ds->skipped_nonfinite + ds->skipped_weight, rel, why.data)));
+}
+
 /* Training data summary (and the cold users' score offset) as a JSON object */
 static char *
 data_json(const BprDataset *ds, const BprTrainer *t, bool calibrated, float cold_offset,
@@ -206,7 +232,8 @@ data_json(const BprDataset *ds, const BprTrainer *t, bool calibrated, float cold
 					", \"trained_positives\": " INT64_FORMAT ", \"skipped_rows\": " INT64_FORMAT
 					", \"duplicate_rows\": " INT64_FORMAT "%s}",
 					ds->users.n, ds->items.n, cold_items, ds->n_ratings, ds->n_positives,
-					ds->n_negatives, t->n_pairs, ds->skipped, ds->duplicates, offset);
+					ds->n_negatives, t->n_pairs,
+					ds->skipped_null + ds->skipped_nonfinite + ds->skipped_weight, ds->duplicates, offset);
 }
 
 /*
@@ -294,6 +321,10 @@ deploy(const BprTrainArgs *a, int32 version, char **json)
 
 		active = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	}
+	/* the evaluations read this training's rows: a snapshot that sees them */
+	CommandCounterIncrement();
+	PushCopiedSnapshot(GetActiveSnapshot());
+	UpdateActiveSnapshotCommandId();
 	memset(&req, 0, sizeof(req));
 	req.model = a->model;
 	req.test = a->validation;
@@ -307,6 +338,7 @@ deploy(const BprTrainArgs *a, int32 version, char **json)
 	bpr_evaluate_version(&req, &fresh);
 	req.version = active;
 	bpr_evaluate_version(&req, &current);
+	PopActiveSnapshot();
 	better = fresh.precision > current.precision;
 	*json = psprintf("{\"policy\": \"if_better\", \"activated\": %s, \"metric\": \"precision_at_10\", "
 					 "\"new\": %.6f, \"active_version\": %d, \"active\": %.6f}",
@@ -417,12 +449,7 @@ bpr_train(PG_FUNCTION_ARGS)
 	bpr_progress_phase("reading");
 	rel = bpr_relation_name(args.ratings);
 	bpr_dataset_read(&src, &alloc, &ds);
-	if (ds.skipped > 0)
-		ereport(NOTICE,
-				(errmsg("skipped " INT64_FORMAT " rows of \"%s\" with a NULL key%s%s",
-						ds.skipped, rel,
-						args.rating_column ? ", or a NULL, NaN or infinite rating" : "",
-						args.weight_column ? ", or a NULL, NaN, infinite, zero or negative weight" : "")));
+	report_skipped(&ds, &args, rel);
 	if (ds.n_ratings == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),

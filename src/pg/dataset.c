@@ -24,7 +24,7 @@
 static Oid
 check_key_column(Oid relid, const char *column, Oid expected, const char *side)
 {
-	Oid			type = bpr_check_column(relid, column, BPR_COLUMN_KEY);
+	Oid			type = bpr_check_key_column(relid, column);
 	Oid			key_type = bpr_key_type_of_column(type);
 
 	if (OidIsValid(expected) && key_type != expected)
@@ -55,10 +55,10 @@ bpr_check_row_source(BprRowSource *src)
 					 errmsg("column \"%s\" of relation \"%s\" does not exist",
 							src->rating_column, bpr_relation_name(src->relid)),
 					 errhint("For implicit feedback (every row is a positive), pass rating_column => NULL.")));
-		bpr_check_column(src->relid, src->rating_column, BPR_COLUMN_NUMBER);
+		bpr_check_number_column(src->relid, src->rating_column);
 	}
 	if (src->weight_column != NULL)
-		bpr_check_column(src->relid, src->weight_column, BPR_COLUMN_NUMBER);
+		bpr_check_number_column(src->relid, src->weight_column);
 }
 
 /* Adds a chunk to the rows (charged to the budget) */
@@ -519,7 +519,9 @@ bpr_dataset_read(const BprRowSource *src, BprPgAlloc *alloc, BprDataset *ds)
 	bpr_keydict_init(&users, bpr_key_type_is_int(src->user_type), BPR_MAX_ENTITIES, &alloc->base);
 	bpr_keydict_init(&items, bpr_key_type_is_int(src->item_type), BPR_MAX_ENTITIES, &alloc->base);
 	bpr_read_rows(src, &users, &items, true, alloc, &rows);
-	ds->skipped = rows.skipped_null + rows.skipped_nonfinite + rows.skipped_weight;
+	ds->skipped_null = rows.skipped_null;
+	ds->skipped_nonfinite = rows.skipped_nonfinite;
+	ds->skipped_weight = rows.skipped_weight;
 	if (rows.n == 0)
 		return;
 

@@ -79,7 +79,9 @@ typedef struct BprDataset
 	int64		n_ratings;		/* distinct (user, item) pairs */
 	int64		n_positives;
 	int64		n_negatives;
-	int64		skipped;		/* rows left out: NULL or non-finite values, weights <= 0 */
+	int64		skipped_null;	/* rows left out: a NULL key, rating or weight */
+	int64		skipped_nonfinite;	/* a NaN or infinite rating or weight */
+	int64		skipped_weight; /* a weight of zero or less */
 	int64		duplicates;		/* repeated (user, item) rows folded into one */
 } BprDataset;
 

@@ -159,7 +159,7 @@ bpr_encoding_choose(BprEncoding *enc, Oid relid, const char *key_column,
 	if (!OidIsValid(relid))
 		return;
 	{
-		Oid			type = bpr_check_column(relid, key_column, BPR_COLUMN_KEY);
+		Oid			type = bpr_check_key_column(relid, key_column);
 
 		if (bpr_key_type_of_column(type) != key_type)
 			ereport(ERROR,

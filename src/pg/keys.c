@@ -10,6 +10,7 @@
 #include "utils/uuid.h"
 
 #include "keys.h"
+#include "util.h"
 
 /* True for the types whose values are text strings */
 static bool
@@ -30,6 +31,23 @@ bool
 bpr_key_type_supported(Oid type)
 {
 	return is_int_type(type) || type == TEXTOID || type == VARCHAROID || type == UUIDOID;
+}
+
+/* Checks that a relation's column can hold keys (42804 if not); returns its (base) type */
+Oid
+bpr_check_key_column(Oid relid, const char *column)
+{
+	Oid			type = bpr_column_type(relid, column);
+
+	if (!bpr_key_type_supported(type))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("column \"%s\" of relation \"%s\" cannot hold keys", column,
+						bpr_relation_name(relid)),
+				 errdetail("It has type %s; keys must be smallint, integer, bigint, text, varchar or uuid.",
+						   format_type_be(type)),
+				 errhint("Cast the column in a view, for example to text.")));
+	return type;
 }
 
 /* True when keys of this type are integers (kept as int64) */

@@ -27,6 +27,9 @@ typedef struct BprKey
 	size_t		len;
 } BprKey;
 
+/* Checks that a relation's column can hold keys (42804 if not); returns its (base) type */
+Oid			bpr_check_key_column(Oid relid, const char *column);
+
 /* True when a column of this (base) type can be a key */
 bool		bpr_key_type_supported(Oid type);
 

@@ -173,6 +173,17 @@ load_model(const char *name, int32 version)
 	m->users.ref.slot = m->items.ref.slot = -1;
 	if (!bpr_store_model_info(name, version, &m->info, cxt))
 	{
+		if (version == 0 && strlen(name) <= BPR_MODEL_NAME_MAX)
+		{
+			BprSharedKey key;
+
+			/* no active version any more: its shared copies go once nobody holds them */
+			memset(&key, 0, sizeof(key));
+			key.dboid = MyDatabaseId;
+			key.models_relid = models_relid;
+			strlcpy(key.model, name, sizeof(key.model));
+			bpr_shared_forget_model(&key);
+		}
 		if (version != 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_OBJECT),

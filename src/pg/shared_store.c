@@ -3,12 +3,15 @@
  */
 #include "postgres.h"
 
+#include "fmgr.h"
+#include "funcapi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/condition_variable.h"
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
+#include "utils/builtins.h"
 #include "utils/dsa.h"
 #include "utils/memutils.h"
 
@@ -54,6 +57,8 @@ typedef struct SharedRegistry
 } SharedRegistry;
 
 static SharedRegistry *registry = NULL;
+
+PG_FUNCTION_INFO_V1(bpr_shared_models);
 static dsa_area *area = NULL;
 
 /* This backend's pins, released at exit */
@@ -94,12 +99,12 @@ key_equal(const BprSharedKey *a, const BprSharedKey *b)
 		a->created == b->created && a->side == b->side && strcmp(a->model, b->model) == 0;
 }
 
-/* True when two keys are sides of the same model (any version) */
+/* True when two keys are of the same model (any version, either side) */
 static bool
 same_model(const BprSharedKey *a, const BprSharedKey *b)
 {
 	return a->dboid == b->dboid && a->models_relid == b->models_relid &&
-		a->side == b->side && strcmp(a->model, b->model) == 0;
+		strcmp(a->model, b->model) == 0;
 }
 
 /* Maps the DSA area in this backend, creating it on first use (lock held exclusively) */
@@ -269,7 +274,9 @@ bpr_shared_acquire(const BprSharedKey *key, void **chunk, BprSharedRef *ref)
 			{
 				SharedSlot *s = &registry->slots[i];
 
-				if (s->state == SLOT_READY && same_model(&s->key, key))
+				if (s->state == SLOT_READY && same_model(&s->key, key) &&
+					(s->key.version != key->version || s->key.revision != key->revision ||
+					 s->key.created != key->created))
 				{
 					s->superseded = true;
 					if (s->pins == 0)
@@ -395,6 +402,30 @@ bpr_shared_release(BprSharedRef *ref)
 	ref->slot = -1;
 }
 
+/* Marks every copy of a model superseded (it has no active version now): freed once unused */
+void
+bpr_shared_forget_model(const BprSharedKey *key)
+{
+	if (registry == NULL)
+		return;
+	LWLockAcquire(registry->lock, LW_EXCLUSIVE);
+	for (int i = 0; i < BPR_SHARED_SLOTS; i++)
+	{
+		SharedSlot *s = &registry->slots[i];
+
+		if (s->state == SLOT_READY && same_model(&s->key, key))
+		{
+			s->superseded = true;
+			if (s->pins == 0)
+			{
+				attach_area();
+				free_slot(s);
+			}
+		}
+	}
+	LWLockRelease(registry->lock);
+}
+
 /* Bytes of shared copies now, and how many copies (for reports) */
 void
 bpr_shared_usage(int64 *bytes, int32 *copies)
@@ -409,4 +440,39 @@ bpr_shared_usage(int64 *bytes, int32 *copies)
 		if (registry->slots[i].state == SLOT_READY)
 			(*copies)++;
 	LWLockRelease(registry->lock);
+}
+
+/* The shared copies of this database's models: one row per copy */
+Datum
+bpr_shared_models(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	SharedSlot *copy;
+	int			n = 0;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (registry == NULL)
+		return (Datum) 0;
+	copy = palloc(sizeof(SharedSlot) * BPR_SHARED_SLOTS);
+	LWLockAcquire(registry->lock, LW_SHARED);
+	for (int i = 0; i < BPR_SHARED_SLOTS; i++)
+		if (registry->slots[i].state != SLOT_FREE && registry->slots[i].key.dboid == MyDatabaseId)
+			copy[n++] = registry->slots[i];
+	LWLockRelease(registry->lock);
+	for (int i = 0; i < n; i++)
+	{
+		Datum		values[8];
+		bool		nulls[8] = {0};
+
+		values[0] = CStringGetTextDatum(copy[i].key.model);
+		values[1] = Int32GetDatum(copy[i].key.version);
+		values[2] = Int32GetDatum(copy[i].key.revision);
+		values[3] = CStringGetTextDatum(copy[i].key.side == 0 ? "user" : "item");
+		values[4] = Int64GetDatum((int64) copy[i].size);
+		values[5] = Int32GetDatum(copy[i].pins);
+		values[6] = CStringGetTextDatum(copy[i].state == SLOT_READY ? "ready" : "loading");
+		values[7] = BoolGetDatum(copy[i].superseded);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
 }

@@ -68,6 +68,9 @@ void		bpr_shared_abandon(BprSharedRef *ref);
 /* Releases a pin (a superseded copy is freed when its last pin goes) */
 void		bpr_shared_release(BprSharedRef *ref);
 
+/* Marks every copy of a model superseded (it has no active version now): freed once unused */
+void		bpr_shared_forget_model(const BprSharedKey *key);
+
 /* Bytes of shared copies now, and how many copies (for reports) */
 void		bpr_shared_usage(int64 *bytes, int32 *copies);
 

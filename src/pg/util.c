@@ -248,13 +248,6 @@ bpr_relation_sql_name(Oid relid)
 	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), rel);
 }
 
-/* True for the key types bpr supports */
-static bool
-is_key_type(Oid type)
-{
-	return type == INT2OID || type == INT4OID || type == INT8OID;
-}
-
 /* True for the numeric types a rating or weight may have */
 static bool
 is_number_type(Oid type)
@@ -263,29 +256,31 @@ is_number_type(Oid type)
 		type == FLOAT4OID || type == FLOAT8OID || type == NUMERICOID;
 }
 
-/* Checks that a relation has a column of the role's types; returns its (base) type */
+/* The (base) type of a relation's column; ERROR 42P01 or 42703 when there is none */
 Oid
-bpr_check_column(Oid relid, const char *column, BprColumnRole role)
+bpr_column_type(Oid relid, const char *column)
 {
 	char	   *rel = bpr_relation_name(relid);
 	AttrNumber	attnum = get_attnum(relid, column);
-	Oid			type;
 
 	if (attnum == InvalidAttrNumber || attnum < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_COLUMN),
 				 errmsg("column \"%s\" of relation \"%s\" does not exist", column, rel)));
-	type = getBaseType(get_atttype(relid, attnum));
-	if (role == BPR_COLUMN_KEY && !is_key_type(type))
+	return getBaseType(get_atttype(relid, attnum));
+}
+
+/* Checks that a relation has a numeric column (a rating or a weight); returns its (base) type */
+Oid
+bpr_check_number_column(Oid relid, const char *column)
+{
+	Oid			type = bpr_column_type(relid, column);
+
+	if (!is_number_type(type))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("column \"%s\" of relation \"%s\" must be of type smallint, integer or bigint",
-						column, rel),
-				 errdetail("It has type %s.", format_type_be(type))));
-	if (role == BPR_COLUMN_NUMBER && !is_number_type(type))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("column \"%s\" of relation \"%s\" must be of a numeric type", column, rel),
+				 errmsg("column \"%s\" of relation \"%s\" must be of a numeric type",
+						column, bpr_relation_name(relid)),
 				 errdetail("It has type %s.", format_type_be(type))));
 	return type;
 }

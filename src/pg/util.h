@@ -90,15 +90,11 @@ char	   *bpr_relation_name(Oid relid);
 /* Schema-qualified, quoted name of a relation for SQL; ERROR 42P01 when it does not exist */
 char	   *bpr_relation_sql_name(Oid relid);
 
-/* What a column must hold */
-typedef enum BprColumnRole
-{
-	BPR_COLUMN_KEY,				/* a user or item key: an integer, text or uuid type */
-	BPR_COLUMN_NUMBER			/* a rating or weight: any numeric type */
-} BprColumnRole;
+/* The (base) type of a relation's column; ERROR 42P01 or 42703 when there is none */
+Oid			bpr_column_type(Oid relid, const char *column);
 
-/* Checks that a relation has a column of the role's types; returns its (base) type */
-Oid			bpr_check_column(Oid relid, const char *column, BprColumnRole role);
+/* Checks that a relation has a numeric column (a rating or a weight); returns its (base) type */
+Oid			bpr_check_number_column(Oid relid, const char *column);
 
 /* Text argument n as a C string, or dflt when it is NULL (or absent from an older signature) */
 char	   *bpr_arg_text(FunctionCallInfo fcinfo, int n, char *dflt);
