@@ -37,10 +37,24 @@ ALTER TABLE @extschema@.models
 	ADD COLUMN revision integer NOT NULL DEFAULT 0,
 	ADD COLUMN wait_seconds double precision NOT NULL DEFAULT 0,
 	ADD COLUMN deployment jsonb,
+	ADD COLUMN ratings_table text,
+	ADD COLUMN users_table text,
+	ADD COLUMN items_table text,
 	ADD CONSTRAINT models_model_fkey FOREIGN KEY (model) REFERENCES @extschema@.model_names (model);
 COMMENT ON COLUMN @extschema@.models.revision IS 'bumped by bpr_fold_in, which rewrites vectors of the version in place';
 COMMENT ON COLUMN @extschema@.models.wait_seconds IS 'seconds the training waited for another training of the same model (not counted in seconds)';
 COMMENT ON COLUMN @extschema@.models.deployment IS 'the activate policy of the training and its outcome';
+COMMENT ON COLUMN @extschema@.models.ratings_table IS 'the ratings table by name: serving resolves it on each node (Citus) and after a restore';
+COMMENT ON COLUMN @extschema@.models.users_table IS 'the users table by name';
+COMMENT ON COLUMN @extschema@.models.items_table IS 'the items table by name';
+-- the tables of models trained before, by name (NULL for a table dropped since)
+UPDATE @extschema@.models m
+   SET ratings_table = (SELECT format('%I.%I', n.nspname, c.relname) FROM pg_catalog.pg_class c
+                          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = m.ratings),
+       users_table = (SELECT format('%I.%I', n.nspname, c.relname) FROM pg_catalog.pg_class c
+                        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = m.users),
+       items_table = (SELECT format('%I.%I', n.nspname, c.relname) FROM pg_catalog.pg_class c
+                        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = m.items);
 
 ALTER TABLE @extschema@.embeddings
 	ADD COLUMN key text COLLATE "C",

@@ -36,6 +36,9 @@ CREATE TABLE @extschema@.models (
 	revision integer NOT NULL DEFAULT 0,
 	wait_seconds double precision NOT NULL DEFAULT 0,
 	deployment jsonb,
+	ratings_table text,
+	users_table text,
+	items_table text,
 	PRIMARY KEY (model, version),
 	CONSTRAINT models_model_fkey FOREIGN KEY (model) REFERENCES @extschema@.model_names (model)
 );
@@ -117,6 +120,9 @@ COMMENT ON COLUMN @extschema@.models.vector_width IS 'width of the stored vector
 COMMENT ON COLUMN @extschema@.models.revision IS 'bumped by bpr_fold_in, which rewrites vectors of the version in place';
 COMMENT ON COLUMN @extschema@.models.wait_seconds IS 'seconds the training waited for another training of the same model (not counted in seconds)';
 COMMENT ON COLUMN @extschema@.models.deployment IS 'the activate policy of the training and its outcome';
+COMMENT ON COLUMN @extschema@.models.ratings_table IS 'the ratings table by name: serving resolves it on each node (Citus) and after a restore';
+COMMENT ON COLUMN @extschema@.models.users_table IS 'the users table by name';
+COMMENT ON COLUMN @extschema@.models.items_table IS 'the items table by name';
 
 -- Any change to the registry invalidates every backend's serving cache
 CREATE FUNCTION @extschema@.models_changed() RETURNS trigger

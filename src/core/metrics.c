@@ -39,45 +39,50 @@ count_below(const float *v, int64_t n, float x, bool inclusive)
 	return lo;
 }
 
-/* rank_auc of one user: liked vs never-rated pairs, ties one half; 0.5 without never-rated */
+/*
+ * rank_auc of one user: liked vs never-rated pairs, ties one half; 0.5 without
+ * never-rated items.  Only the liked scores are sorted (a handful), and each
+ * never-rated item finds its place among them by binary search: the work is
+ * O(items log liked), not a sort of every item.  NaN scores rank lowest.
+ */
 static double
 user_rank_auc(const float *scores, int32_t n_items, const uint8_t *status,
 			  int32_t n_relevant, float *work)
 {
-	int64_t		n_u = 0;		/* non-NaN never-rated scores, in work */
-	int64_t		n_u_nan = 0;
+	int64_t		n_liked = 0;	/* non-NaN liked scores, sorted in work */
+	int64_t		n_liked_nan;
+	int64_t		n_unrated = 0;
 	double		wins = 0.0;
 
 	for (int32_t i = 0; i < n_items; i++)
-	{
-		if (status[i] != BPR_EVAL_UNRATED)
-			continue;
-		if (isnan(scores[i]))
-			n_u_nan++;
-		else
-			work[n_u++] = scores[i];
-	}
-	if (n_u + n_u_nan == 0)
-		return 0.5;
-	qsort(work, (size_t) n_u, sizeof(float), cmp_float_asc);
+		if (status[i] == BPR_EVAL_LIKED && !isnan(scores[i]))
+			work[n_liked++] = scores[i];
+	n_liked_nan = n_relevant - n_liked;
+	qsort(work, (size_t) n_liked, sizeof(float), cmp_float_asc);
 
 	for (int32_t i = 0; i < n_items; i++)
 	{
-		float		s = scores[i];
+		float		x = scores[i];
 
-		if (status[i] != BPR_EVAL_LIKED)
+		if (status[i] != BPR_EVAL_UNRATED)
 			continue;
-		if (isnan(s))
-			wins += 0.5 * (double) n_u_nan;
-		else
+		n_unrated++;
+		if (isnan(x))
 		{
-			int64_t		below = count_below(work, n_u, s, false);
-			int64_t		equal = count_below(work, n_u, s, true) - below;
+			/* every non-NaN liked item beats it; a NaN liked item ties it */
+			wins += (double) n_liked + 0.5 * (double) n_liked_nan;
+			continue;
+		}
+		{
+			int64_t		at_most = count_below(work, n_liked, x, true);
+			int64_t		below = count_below(work, n_liked, x, false);
 
-			wins += (double) (below + n_u_nan) + 0.5 * (double) equal;
+			wins += (double) (n_liked - at_most) + 0.5 * (double) (at_most - below);
 		}
 	}
-	return wins / ((double) n_relevant * (double) (n_u + n_u_nan));
+	if (n_unrated == 0)
+		return 0.5;
+	return wins / ((double) n_relevant * (double) n_unrated);
 }
 
 /*

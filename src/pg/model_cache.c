@@ -9,6 +9,7 @@
 #include "commands/trigger.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "storage/proc.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
@@ -38,6 +39,13 @@ static int	cache_pins = 0;
 
 /* the installed extension's version matched the library's since the last invalidation */
 static bool schema_checked = false;
+
+/*
+ * The model tables are Citus reference tables: writes go to shards and no
+ * trigger fires on bpr.models, so each statement checks its models' active
+ * version in its own snapshot instead of waiting for an invalidation.
+ */
+static bool citus_mode = false;
 
 PG_FUNCTION_INFO_V1(bpr_models_changed);
 
@@ -129,6 +137,7 @@ cache_reset(void)
 	/* the extension may have been dropped and created again */
 	models_relid = InvalidOid;
 	schema_checked = false;
+	citus_mode = false;
 	cache_stale = false;
 }
 
@@ -158,6 +167,18 @@ bpr_cache_check_schema(void)
 				 errmsg("the bpr library is version %s but the extension installed in this database is version %s",
 						BPR_VERSION, installed),
 				 errhint("Run ALTER EXTENSION bpr UPDATE.")));
+	/* are bpr's tables Citus tables (bpr_distribute)? */
+	level = bpr_pin_search_path();
+	bpr_spi_run("SELECT to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL", 0, NULL, NULL, NULL,
+				true, SPI_OK_SELECT);
+	citus_mode = strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), "t") == 0;
+	if (citus_mode)
+	{
+		bpr_spi_run("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition "
+					"WHERE logicalrelid = 'bpr.models'::regclass)", 0, NULL, NULL, NULL, true, SPI_OK_SELECT);
+		citus_mode = strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), "t") == 0;
+	}
+	bpr_unpin_search_path(level);
 	schema_checked = true;
 }
 
@@ -193,6 +214,19 @@ load_model(const char *name, int32 version)
 				 errmsg("bpr model \"%s\" does not exist", name)));
 	}
 	return m;
+}
+
+/* True the first time it is asked for an entry in each statement */
+static bool
+statement_changed(BprCachedModel *m)
+{
+	TimestampTz stmt = GetCurrentStatementStartTimestamp();
+
+	if (MyProc->lxid == m->checked_lxid && stmt == m->checked_statement)
+		return false;
+	m->checked_lxid = MyProc->lxid;
+	m->checked_statement = stmt;
+	return true;
 }
 
 /* A model version for serving, pinned until bpr_cache_release; caller is in SPI */
@@ -246,9 +280,28 @@ bpr_cache_get(const char *model, int32 version)
 	for (m = cached_models; m != NULL; m = m->next)
 		if (strcmp(m->info.model, name) == 0)
 			break;
+	if (m != NULL && citus_mode && cache_pins == 0 && statement_changed(m))
+	{
+		BprModelInfo now;
+
+		/* once per statement: is the cached version still the active one here? */
+		if (!bpr_store_model_info(name, 0, &now, CurrentMemoryContext) ||
+			now.version != m->info.version || now.revision != m->info.revision ||
+			now.created != m->info.created)
+		{
+			BprCachedModel **p = &cached_models;
+
+			while (*p != m)
+				p = &(*p)->next;
+			*p = m->next;
+			free_entry(m);
+			m = NULL;
+		}
+	}
 	if (m == NULL)
 	{
 		m = load_model(name, 0);
+		(void) statement_changed(m);
 		/* complete: now it may outlive the query */
 		MemoryContextSetParent(m->context, CacheMemoryContext);
 		m->next = cached_models;

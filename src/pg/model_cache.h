@@ -19,6 +19,8 @@
 #include "postgres.h"
 
 #include "executor/spi.h"
+#include "storage/lock.h"
+#include "utils/timestamp.h"
 
 #include "core/keyset.h"
 #include "core/tower.h"
@@ -68,6 +70,8 @@ typedef struct BprCachedModel
 	SPIPlanPtr	rated_plan;		/* items a user rated in the ratings table */
 	SPIPlanPtr	raters_plan;	/* users who rated an item */
 	bool		temporary;		/* a version other than the active one: freed at release */
+	LocalTransactionId checked_lxid;	/* Citus: the statement that last checked the version */
+	TimestampTz checked_statement;
 	struct BprCachedModel *next;
 } BprCachedModel;
 

@@ -15,6 +15,8 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/regproc.h"
+#include "nodes/makefuncs.h"
 
 #include "guc.h"
 #include "names.h"
@@ -175,11 +177,11 @@ bpr_store_next_version(const char *model)
 void
 bpr_store_insert_model(const BprModelRow *r)
 {
-	Oid			types[20] = {TEXTOID, INT4OID, OIDOID, OIDOID, OIDOID, TEXTOID, TEXTOID,
+	Oid			types[23] = {TEXTOID, INT4OID, OIDOID, OIDOID, OIDOID, TEXTOID, TEXTOID,
 		TEXTOID, INT4OID, TEXTOID, TEXTOID, INT4OID, INT8OID, FLOAT8OID, FLOAT8OID,
-	TEXTOID, OIDOID, OIDOID, TEXTOID, FLOAT8OID};
-	Datum		values[20];
-	char		nulls[21] = "                    ";
+	TEXTOID, OIDOID, OIDOID, TEXTOID, FLOAT8OID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[23];
+	char		nulls[24] = "                       ";
 
 	values[0] = CStringGetTextDatum(r->model);
 	values[1] = Int32GetDatum(r->version);
@@ -203,13 +205,18 @@ bpr_store_insert_model(const BprModelRow *r)
 	values[17] = ObjectIdGetDatum(r->item_key_type);
 	values[18] = bpr_text_or_null(r->weight_column, &nulls[18]);
 	values[19] = Float8GetDatum(r->wait_seconds);
+	values[20] = CStringGetTextDatum(bpr_relation_sql_name(r->ratings));
+	values[21] = bpr_text_or_null(OidIsValid(r->users) ? bpr_relation_sql_name(r->users) : NULL, &nulls[21]);
+	values[22] = bpr_text_or_null(OidIsValid(r->items) ? bpr_relation_sql_name(r->items) : NULL, &nulls[22]);
+	/* created: a clock reading, unique enough to tell a version from a dropped one of the same number */
 	bpr_spi_run("INSERT INTO bpr.models (model, version, created, active, ratings, users, items, "
 				"user_column, item_column, rating_column, vector_width, hyperparameters, data, epochs, "
 				"triplets, final_loss, seconds, metrics, user_key_type, item_key_type, weight_column, "
-				"wait_seconds) VALUES ($1, $2, now(), false, $3::regclass, $4::regclass, $5::regclass, "
+				"wait_seconds, ratings_table, users_table, items_table) VALUES ($1, $2, clock_timestamp(), "
+				"false, $3::regclass, $4::regclass, $5::regclass, "
 				"$6, $7, $8, $9, $10::jsonb, $11::jsonb, $12, $13, $14, $15, $16::jsonb, "
-				"$17::regtype, $18::regtype, $19, $20)",
-				20, types, values, nulls, false, SPI_OK_INSERT);
+				"$17::regtype, $18::regtype, $19, $20, $21, $22, $23)",
+				23, types, values, nulls, false, SPI_OK_INSERT);
 }
 
 /* Makes version the only active version of model */
@@ -335,6 +342,27 @@ col_text(int n)
 	return isnull ? NULL : TextDatumGetCString(d);
 }
 
+/*
+ * A model's table on this node: the stored OID when it still names the table
+ * of the stored name, else the table of that name (a Citus worker, a restore),
+ * else the stored OID (a table renamed since); InvalidOid when it is gone.
+ */
+static Oid
+resolve_table(Oid stored, const char *name)
+{
+	bool		stored_exists = OidIsValid(stored) && get_rel_name(stored) != NULL;
+	Oid			by_name;
+
+	if (name == NULL)
+		return stored_exists ? stored : InvalidOid;
+	if (stored_exists && strcmp(bpr_relation_sql_name(stored), name) == 0)
+		return stored;
+	by_name = RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(name)), NoLock, true);
+	if (OidIsValid(by_name))
+		return by_name;
+	return stored_exists ? stored : InvalidOid;
+}
+
 /* Reads a version's registry facts (version 0: the active one); false if there is none */
 bool
 bpr_store_model_info(const char *model, int32 version, BprModelInfo *info, MemoryContext mcxt)
@@ -356,7 +384,8 @@ bpr_store_model_info(const char *model, int32 version, BprModelInfo *info, Memor
 				"ARRAY(SELECT jsonb_array_elements_text(m.hyperparameters->'item_layers')::int4), "
 				"coalesce((m.hyperparameters->>'positive_threshold')::float8, 4), "
 				"coalesce((m.hyperparameters->>'negative_threshold')::float8, 3), "
-				"(m.data->>'cold_user_offset')::float8, m.hyperparameters::text "
+				"(m.data->>'cold_user_offset')::float8, m.hyperparameters::text, "
+				"m.ratings_table, m.users_table, m.items_table "
 				"FROM bpr.models m JOIN bpr.model_names n USING (model) "
 				"WHERE m.model = $1 AND (m.version = $2 OR ($2 = 0 AND m.active))",
 				2, types, values, NULL, true, SPI_OK_SELECT);
@@ -400,6 +429,10 @@ bpr_store_model_info(const char *model, int32 version, BprModelInfo *info, Memor
 	info->cold_offset = isnull ? 0.0f : (float) DatumGetFloat8(d);
 	info->hyperparameters = col_text(27);
 	MemoryContextSwitchTo(old);
+	/* the tables as this node knows them: by name when the stored OID is another node's */
+	info->ratings = resolve_table(info->ratings, col_text(28));
+	info->users = resolve_table(info->users, col_text(29));
+	info->items = resolve_table(info->items, col_text(30));
 
 	/* the registry is data that a privileged role can change: check what sizes depend on */
 	if (info->dim < 1 || info->dim > 4096 || info->field_dim < 1 || info->field_dim > 4096 ||
@@ -410,10 +443,5 @@ bpr_store_model_info(const char *model, int32 version, BprModelInfo *info, Memor
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("model \"%s\" version %d has an inconsistent registry row", model, info->version),
 				 errdetail("dim is %d, the vector width %d.", info->dim, info->vec_dim)));
-	/* a table dropped since training is treated as absent */
-	if (OidIsValid(info->users) && get_rel_name(info->users) == NULL)
-		info->users = InvalidOid;
-	if (OidIsValid(info->items) && get_rel_name(info->items) == NULL)
-		info->items = InvalidOid;
 	return true;
 }

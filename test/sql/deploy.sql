@@ -105,7 +105,7 @@ SELECT bpr.bpr_drop('pin');
 CREATE TABLE planted.ratings_copy AS SELECT * FROM planted.ratings;
 SELECT version FROM bpr.bpr_train('gone', ratings => 'planted.ratings_copy', epochs => 1);
 DROP TABLE planted.ratings_copy;
-SELECT ratings::text ~ '^[0-9]+$' AS shows_the_oid FROM bpr.models WHERE model = 'gone';
+SELECT ratings::text ~ '^[0-9]+$' AS regclass_shows_an_oid, ratings_table FROM bpr.models WHERE model = 'gone';
 SELECT expect_error($$SELECT * FROM bpr.bpr_recommend(42, 5, 'gone')$$);
 SELECT count(*) FROM bpr.bpr_recommend(42, 5, 'gone', exclude_rated => false);
 SELECT bpr.bpr_score(42, 5, 'gone') IS NOT NULL AS scores;
