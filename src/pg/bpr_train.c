@@ -447,6 +447,7 @@ bpr_train(PG_FUNCTION_ARGS)
 
 	/* data */
 	bpr_progress_phase("reading");
+	alloc.phase = "reading the ratings";
 	rel = bpr_relation_name(args.ratings);
 	bpr_dataset_read(&src, &alloc, &ds);
 	report_skipped(&ds, &args, rel);
@@ -462,6 +463,7 @@ bpr_train(PG_FUNCTION_ARGS)
 	suggest_user_index(&src);
 
 	bpr_progress_phase("encoding");
+	alloc.phase = "encoding the features";
 	bpr_encoding_fit(&uenc, &ds.users, &alloc, &uf);
 	bpr_encoding_fit(&ienc, &ds.items, &alloc, &itf);
 	if (!args.cfg.use_ids && (!bpr_features_any(&uf) || !bpr_features_any(&itf)))
@@ -482,6 +484,7 @@ bpr_train(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("model too large"),
 				 errdetail("The size of the towers overflows.")));
+	alloc.phase = "building the model";
 	t = bpr_trainer_create(&args.cfg, &ds.inter, &uf, &itf, &alloc.base);
 	st.trainer = t;
 	if (t->n_pairs == 0)
@@ -500,9 +503,13 @@ bpr_train(PG_FUNCTION_ARGS)
 
 	st.log = palloc0(sizeof(BprLogEntry) * args.cfg.epochs);
 	if (OidIsValid(args.validation))
+	{
+		alloc.phase = "reading the validation table";
 		st.validation = bpr_validation_prepare(args.validation, &args, &ds, &alloc, epoch_cxt);
+	}
 
 	bpr_progress_phase("training");
+	alloc.phase = "training";
 	hooks.batch_done = bpr_check_interrupts;
 	hooks.epoch_done = hook_epoch;
 	hooks.now = hook_now;
@@ -515,6 +522,7 @@ bpr_train(PG_FUNCTION_ARGS)
 
 	/* the vectors to store: tower outputs, then the users' score offsets */
 	bpr_progress_phase("storing");
+	alloc.phase = "storing the version";
 	uvec = bpr_pg_alloc(&alloc, (size_t) ds.users.n, sizeof(float) * (t->vec_dim + 1), "user vectors");
 	ivec = bpr_pg_alloc(&alloc, (size_t) ds.items.n, sizeof(float) * (t->vec_dim + 1), "item vectors");
 	bpr_trainer_user_vectors(t, uvec);

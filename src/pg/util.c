@@ -24,8 +24,9 @@ over_budget(const BprPgAlloc *a, Size size, const char *what)
 	ereport(ERROR,
 			(errcode(ERRCODE_OUT_OF_MEMORY),
 			 errmsg("training needs more memory than bpr.max_memory allows"),
-			 errdetail("%zu bytes were in use when %zu more were requested for %s; the limit is %zu bytes.",
-					   (size_t) a->used, (size_t) size, what, (size_t) a->limit),
+			 errdetail("%zu bytes were in use when %zu more were requested for %s while %s; the limit is %zu bytes.",
+					   (size_t) a->used, (size_t) size, what, a->phase ? a->phase : "training",
+					   (size_t) a->limit),
 			 errhint("Raise bpr.max_memory (or maintenance_work_mem when bpr.max_memory is -1).")));
 }
 
@@ -35,7 +36,7 @@ pg_zalloc(void *ctx, size_t size)
 {
 	BprPgAlloc *a = (BprPgAlloc *) ctx;
 
-	bpr_pg_alloc_charge(a, size, "the model");
+	bpr_pg_alloc_charge(a, size, "an array");
 	return MemoryContextAllocExtended(a->context, size, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 }
 
@@ -71,6 +72,7 @@ bpr_pg_alloc_init(BprPgAlloc *a, MemoryContext context, Size limit)
 	a->used = 0;
 	a->limit = limit;
 	a->parent = NULL;
+	a->phase = NULL;
 }
 
 /* Prepares a scratch allocator in context whose bytes count against parent's budget */
@@ -103,7 +105,10 @@ void
 bpr_pg_alloc_charge(BprPgAlloc *a, Size bytes, const char *what)
 {
 	if (a->parent != NULL)
+	{
+		a->parent->phase = a->phase ? a->phase : a->parent->phase;
 		bpr_pg_alloc_charge(a->parent, bytes, what);
+	}
 	else if (a->limit > 0 && (bytes > a->limit || a->used > a->limit - bytes))
 		over_budget(a, bytes, what);
 	a->used += bytes;

@@ -24,6 +24,7 @@ typedef struct BprPgAlloc
 	Size		used;
 	Size		limit;			/* 0 = no limit */
 	struct BprPgAlloc *parent;	/* a scratch allocator charges its parent's budget too */
+	const char *phase;			/* what the memory is for now, for the budget's error */
 } BprPgAlloc;
 
 /* Prepares an allocator in context with a budget of limit bytes (0 = none) */

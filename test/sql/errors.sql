@@ -95,10 +95,32 @@ RESET ROLE;
 DROP OWNED BY regress_bpr_reader;
 DROP ROLE regress_bpr_reader;
 
--- the memory budget
-SET bpr.max_memory = '64kB';
-SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.ratings')$$);
+-- the memory budget covers every phase: a budget too small fails there, with 53200, before
+-- the memory is allocated
+CREATE FUNCTION pg_temp.budget_phase(sql text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	detail text;
+BEGIN
+	EXECUTE sql;
+	RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+	GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
+	RETURN SQLSTATE || ' while ' || substring(detail FROM 'while (.*); the limit');
+END
+$$;
+SET bpr.max_memory = '300kB';
+SELECT pg_temp.budget_phase($$SELECT bpr.bpr_train('e', ratings => 'planted.ratings', items => 'planted.items')$$);
+CREATE TABLE planted.wide_items AS
+SELECT item_id, ARRAY(SELECT 'tag-' || item_id || '-' || t FROM generate_series(1, 1500) t) AS tags
+  FROM planted.items;
+SET bpr.max_memory = '1500kB';
+SELECT pg_temp.budget_phase($$SELECT bpr.bpr_train('e', ratings => 'planted.ratings', items => 'planted.wide_items', item_features => '{tags}')$$);
+SET bpr.max_memory = '1MB';
+SELECT pg_temp.budget_phase($$SELECT bpr.bpr_train('e', ratings => 'planted.ratings', items => 'planted.items')$$);
+SET bpr.max_memory = '2MB';
+SELECT pg_temp.budget_phase($$SELECT bpr.bpr_train('e', ratings => 'planted.ratings', users => 'planted.users', items => 'planted.items', validation => 'planted.ratings_test')$$);
 RESET bpr.max_memory;
+DROP TABLE planted.wide_items;
 
 -- a cancelled training leaves nothing behind
 SET statement_timeout = '200ms';
