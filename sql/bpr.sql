@@ -323,3 +323,10 @@ COMMENT ON FUNCTION @extschema@.bpr_shared_models() IS
 	'the shared copies of models'' vectors in this database: size and the backends holding each';
 CREATE VIEW @extschema@.shared_models AS SELECT * FROM @extschema@.bpr_shared_models();
 COMMENT ON VIEW @extschema@.shared_models IS 'bpr vectors held once per server in shared memory';
+
+-- For benchmarks: milliseconds of a plain cblas_sgemv over the item matrix bpr_recommend scans
+CREATE FUNCTION @extschema@.bpr_benchmark_sgemv(model text DEFAULT NULL, calls integer DEFAULT 10)
+RETURNS double precision
+AS 'MODULE_PATHNAME', 'bpr_benchmark_sgemv' LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@.bpr_benchmark_sgemv(text, integer) IS
+	'milliseconds of one plain cblas_sgemv over the model''s item matrix (the bound of bpr_recommend), for benchmarks';

@@ -220,12 +220,23 @@ report_skipped(const BprDataset *ds, const BprTrainArgs *a, const char *rel)
 					ds->skipped_null + ds->skipped_nonfinite + ds->skipped_weight, rel, why.data)));
 }
 
+/* Seconds of each phase of a training */
+typedef struct PhaseTimes
+{
+	double		read;
+	double		encode;
+	double		train;
+	double		finish;			/* vectors, score offsets, cold items */
+} PhaseTimes;
+
 /* Training data summary (and the cold users' score offset) as a JSON object */
 static char *
 data_json(const BprDataset *ds, const BprTrainer *t, bool calibrated, float cold_offset,
-		  int32 cold_items)
+		  int32 cold_items, const PhaseTimes *pt)
 {
 	char	   *offset = calibrated ? psprintf(", \"cold_user_offset\": %.9g", cold_offset) : "";
+	char	   *times = psprintf(", \"seconds\": {\"read\": %.3f, \"encode\": %.3f, \"train\": %.3f, \"finish\": %.3f}",
+								 pt->read, pt->encode, pt->train, pt->finish);
 
 	return psprintf("{\"users\": %d, \"items\": %d, \"cold_items\": %d, \"ratings\": " INT64_FORMAT
 					", \"positives\": " INT64_FORMAT ", \"negatives\": " INT64_FORMAT
@@ -233,7 +244,8 @@ data_json(const BprDataset *ds, const BprTrainer *t, bool calibrated, float cold
 					", \"duplicate_rows\": " INT64_FORMAT "%s}",
 					ds->users.n, ds->items.n, cold_items, ds->n_ratings, ds->n_positives,
 					ds->n_negatives, t->n_pairs,
-					ds->skipped_null + ds->skipped_nonfinite + ds->skipped_weight, ds->duplicates, offset);
+					ds->skipped_null + ds->skipped_nonfinite + ds->skipped_weight, ds->duplicates,
+					psprintf("%s%s", times, offset));
 }
 
 /*
@@ -382,6 +394,8 @@ bpr_train(PG_FUNCTION_ARGS)
 	double		start;
 	double		wait_seconds;
 	double		seconds;
+	double		mark;
+	PhaseTimes	pt;
 	bool		activated;
 	char	   *deployment;
 	Datum		values[10];
@@ -462,6 +476,8 @@ bpr_train(PG_FUNCTION_ARGS)
 						args.positive_threshold)));
 	suggest_user_index(&src);
 
+	pt.read = bpr_now() - start;
+	mark = bpr_now();
 	bpr_progress_phase("encoding");
 	alloc.phase = "encoding the features";
 	bpr_encoding_fit(&uenc, &ds.users, &alloc, &uf);
@@ -501,6 +517,8 @@ bpr_train(PG_FUNCTION_ARGS)
 				(errmsg("%d of %d users have no negative item: their " INT64_FORMAT " positives are not trained",
 						ds.users.n - t->n_ok_users, ds.users.n, t->skipped_positives)));
 
+	pt.encode = bpr_now() - mark;
+	mark = bpr_now();
 	st.log = palloc0(sizeof(BprLogEntry) * args.cfg.epochs);
 	if (OidIsValid(args.validation))
 	{
@@ -520,6 +538,8 @@ bpr_train(PG_FUNCTION_ARGS)
 	if (st.validation != NULL)
 		bpr_trainer_restore_best(t);
 
+	pt.train = bpr_now() - mark;
+	mark = bpr_now();
 	/* the vectors to store: tower outputs, then the users' score offsets */
 	bpr_progress_phase("storing");
 	alloc.phase = "storing the version";
@@ -535,6 +555,7 @@ bpr_train(PG_FUNCTION_ARGS)
 	/* the registry records what was used: offsets only when there was something to fit */
 	args.calibrate = vec_dim > t->vec_dim;
 	cvec = cold_item_vectors(&args, &ienc, &ds, t, vec_dim, &alloc, &cold);
+	pt.finish = bpr_now() - mark;
 	seconds = bpr_now() - start;
 
 	/* store the new version, then deploy it */
@@ -561,7 +582,7 @@ bpr_train(PG_FUNCTION_ARGS)
 	row.seconds = seconds;
 	row.wait_seconds = wait_seconds;
 	row.metrics_json = st.validation && st.best_epoch > 0 ? st.log[st.best_epoch - 1].metrics_json : NULL;
-	row.data_json = data_json(&ds, t, args.calibrate, cold_offset, cold.n);
+	row.data_json = data_json(&ds, t, args.calibrate, cold_offset, cold.n, &pt);
 	bpr_store_insert_model(&row);
 	bpr_store_encoding(args.model, version, "user", &uenc);
 	bpr_store_encoding(args.model, version, "item", &ienc);
