@@ -41,8 +41,9 @@ bpr_tmpdir() {
 	echo "$dir"
 }
 
-# Benchmarks: a database (default bpr_bench) with the extension, on a private cluster or,
-# when PGHOST is already set, on that server. NO_BUILD=1 skips packages + build.
+# Benchmarks: a database (default bpr_bench) with the extension, on a private cluster that
+# preloads bpr (BENCH_SERVER_OPTS: more -c options) or, when PGHOST is already set, on that
+# server. NO_BUILD=1 skips packages + build.
 bpr_bench_start() {
 	if [ "${NO_BUILD:-0}" != 1 ]; then
 		bpr_packages && bpr_build || return 1
@@ -50,7 +51,9 @@ bpr_bench_start() {
 	if [ -z "${PGHOST:-}" ]; then
 		BENCH_CLUSTER=$(bpr_tmpdir bench)
 		trap 'cluster_stop "$BENCH_CLUSTER"; rm -rf "$BENCH_CLUSTER"' EXIT
-		cluster_start "$BENCH_CLUSTER" || return 1
+		# benchmarks measure the recommended setup: bpr preloaded (one copy per server)
+		cluster_start "$BENCH_CLUSTER" -c shared_preload_libraries=bpr -c max_connections=60 \
+			${BENCH_SERVER_OPTS:-} || return 1
 		source "$BENCH_CLUSTER/env"
 	fi
 	export PGDATABASE=${BENCH_DB:-bpr_bench}

@@ -83,9 +83,10 @@ hook_epoch(void *arg, const BprEpochReport *r)
 	if (st->validation != NULL)
 	{
 		BprMetricsResult res;
+		double		vstart = bpr_now();
 
 		bpr_validation_run(st->validation, st->trainer, &res);
-		entry->metrics_json = bpr_metrics_json(&res, st->validation->k, r->epoch);
+		entry->metrics_json = bpr_metrics_json(&res, st->validation->k, r->epoch, bpr_now() - vstart);
 		precision = res.precision;
 		if (res.precision > st->best_metric || st->best_epoch == 0)
 		{

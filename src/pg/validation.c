@@ -102,12 +102,12 @@ bpr_validation_run(BprValidation *v, BprTrainer *t, BprMetricsResult *res)
 
 /* Metrics as a JSON object */
 char *
-bpr_metrics_json(const BprMetricsResult *r, int32 k, int32 epoch)
+bpr_metrics_json(const BprMetricsResult *r, int32 k, int32 epoch, double seconds)
 {
 	return psprintf("{\"epoch\": %d, \"k\": %d, \"users\": " INT64_FORMAT ", \"seed_auc\": %.6f, \"rank_auc\": %.6f, "
 					"\"precision\": %.6f, \"recall\": %.6f, \"ndcg\": %.6f, \"map\": %.6f, "
-					"\"coverage\": %.6f}",
+					"\"coverage\": %.6f, \"seconds\": %.3f}",
 					epoch, k, r->users, r->seed_auc, r->rank_auc, r->precision, r->recall,
-					r->ndcg, r->map, r->coverage);
+					r->ndcg, r->map, r->coverage, seconds);
 }
 

@@ -31,7 +31,7 @@ BprValidation *bpr_validation_prepare(Oid relid, const BprTrainArgs *args,
 /* Evaluates the trainer's current weights on the validation set */
 void		bpr_validation_run(BprValidation *v, BprTrainer *t, BprMetricsResult *res);
 
-/* Metrics as a JSON object */
-char	   *bpr_metrics_json(const BprMetricsResult *r, int32 k, int32 epoch);
+/* Metrics as a JSON object (seconds: the validation's time) */
+char	   *bpr_metrics_json(const BprMetricsResult *r, int32 k, int32 epoch, double seconds);
 
 #endif
