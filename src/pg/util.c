@@ -252,7 +252,8 @@ bpr_relation_sql_name(Oid relid)
 static bool
 is_key_type(Oid type)
 {
-	return type == INT2OID || type == INT4OID || type == INT8OID;
+	return type == INT2OID || type == INT4OID || type == INT8OID || type == TEXTOID ||
+		type == VARCHAROID || type == UUIDOID;
 }
 
 /* True for the numeric types a rating or weight may have */
@@ -279,7 +280,7 @@ bpr_check_column(Oid relid, const char *column, BprColumnRole role)
 	if (role == BPR_COLUMN_KEY && !is_key_type(type))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("column \"%s\" of relation \"%s\" must be of type smallint, integer or bigint",
+				 errmsg("column \"%s\" of relation \"%s\" must be of type smallint, integer, bigint, text, varchar or uuid",
 						column, rel),
 				 errdetail("It has type %s.", format_type_be(type))));
 	if (role == BPR_COLUMN_NUMBER && !is_number_type(type))

@@ -7,7 +7,7 @@ CREATE TEMP TABLE before AS SELECT count(*) AS n FROM bpr.models;
 SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.nosuch')$$);
 SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.ratings', user_column => 'uid')$$);
 SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.ratings', rating_column => 'stars')$$);
-SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.items', user_column => 'title', item_column => 'item_id', rating_column => NULL)$$);
+SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.items', user_column => 'price', item_column => 'item_id', rating_column => NULL)$$);
 SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.items', user_column => 'year', item_column => 'item_id', rating_column => 'title')$$);
 SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.ratings', user_column => 'item_id', item_column => 'item_id')$$);
 -- a missing rating column suggests implicit feedback
