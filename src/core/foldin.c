@@ -21,9 +21,8 @@ bpr_fold_in_config_check(const BprFoldInConfig *cfg)
 		return "batch size must be positive";
 	/* as bpr_train_config_check allows them */
 	if (!(cfg->learning_rate > 0.0f && cfg->learning_rate <= 10.0f &&
-		  cfg->final_lr_ratio > 0.0f && cfg->final_lr_ratio <= 1.0f &&
 		  cfg->l2 >= 0.0f && cfg->l2 <= 100.0f))
-		return "the learning rate must be in (0, 10], its final ratio in (0, 1] and l2 in [0, 100]";
+		return "the learning rate must be in (0, 10] and l2 in [0, 100]";
 	return NULL;
 }
 
@@ -88,16 +87,13 @@ bpr_fold_in_user(const BprFoldInConfig *cfg, const BprSampler *s, int32_t user, 
 		return 0.0;
 	memset(m, 0, sizeof(float) * cfg->dim);
 	memset(v, 0, sizeof(float) * cfg->dim);
+	bpr_adam_defaults(&adam, cfg->learning_rate);
 	for (int32_t step = 0; step < cfg->steps; step++)
 	{
-		double		progress = cfg->steps > 1 ? (double) step / (cfg->steps - 1) : 0.0;
-
 		/* the L2 term's gradient, then the BPR part's */
 		for (int32_t k = 0; k < cfg->dim; k++)
 			grad[k] = cfg->l2 * u[k];
 		loss = step_gradient(cfg, s, user, rng, u, grad);
-		bpr_adam_defaults(&adam, cfg->learning_rate *
-						  (float) (1.0 - (1.0 - cfg->final_lr_ratio) * progress));
 		bpr_adam_dense(u, grad, m, v, (size_t) cfg->dim, &adam, step + 1);
 	}
 	return loss;

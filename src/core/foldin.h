@@ -22,8 +22,7 @@ typedef struct BprFoldInConfig
 	int32_t		dim;			/* values of the user vector optimised (the embedding) */
 	int32_t		steps;			/* Adam steps; 0 leaves the vector as it is */
 	int32_t		batch_size;		/* most triplets a step; a user with more liked items gets a sample */
-	float		learning_rate;	/* of the first step */
-	float		final_lr_ratio; /* linear decay to learning_rate * ratio over the steps; 1 = constant */
+	float		learning_rate;	/* Adam's, constant: a decay would waste the few steps */
 	float		l2;
 } BprFoldInConfig;
 

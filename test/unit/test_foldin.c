@@ -74,7 +74,7 @@ static BprFoldInConfig
 config(int32_t steps)
 {
 	BprFoldInConfig cfg = {.dim = DIM, .steps = steps, .batch_size = 256, .learning_rate = 0.05f,
-	.final_lr_ratio = 0.1f, .l2 = 0.01f};
+	.l2 = 0.01f};
 
 	return cfg;
 }
