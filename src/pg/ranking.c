@@ -104,31 +104,44 @@ array_elements(FunctionCallInfo fcinfo, int argno, const char *what, Datum **ele
 	deconstruct_array(arr, *elem_type, len, byval, align, elems, nulls, n);
 }
 
-/* Positions in side of the keys of an array argument; keys the side lacks are left out */
+/* The keys of an array argument, converted to key_type; NULL elements are left out */
 int32
-bpr_key_array_positions(FunctionCallInfo fcinfo, int argno, const BprSide *side, Oid key_type,
-						const char *what, const char *model, int32 **positions)
+bpr_key_array_arg(FunctionCallInfo fcinfo, int argno, Oid key_type, const char *what,
+				  const char *model, BprKey **keys)
 {
 	Datum	   *elems;
 	bool	   *nulls;
 	int			n;
 	Oid			elem_type;
-	uint8	   *seen = palloc0(Max(side->n, 1));
 	int32		m = 0;
 
 	array_elements(fcinfo, argno, what, &elems, &nulls, &n, &elem_type);
-	*positions = palloc(sizeof(int32) * Max(n, 1));
+	*keys = palloc(sizeof(BprKey) * Max(n, 1));
 	for (int i = 0; i < n; i++)
 	{
-		BprKey		key;
-		int64		pos;
-
 		if ((i & 0xFFFF) == 0)
 			CHECK_FOR_INTERRUPTS();
-		if (nulls[i])
-			continue;
-		bpr_key_from_datum(elems[i], elem_type, key_type, what, model, &key);
-		pos = bpr_key_find(&side->keys, &key);
+		if (!nulls[i])
+			bpr_key_from_datum(elems[i], elem_type, key_type, what, model, &(*keys)[m++]);
+	}
+	return m;
+}
+
+/* Positions in side of the keys of an array argument; keys the side lacks are left out */
+int32
+bpr_key_array_positions(FunctionCallInfo fcinfo, int argno, const BprSide *side, Oid key_type,
+						const char *what, const char *model, int32 **positions)
+{
+	BprKey	   *keys;
+	int32		n = bpr_key_array_arg(fcinfo, argno, key_type, what, model, &keys);
+	uint8	   *seen = palloc0(Max(side->n, 1));
+	int32		m = 0;
+
+	*positions = palloc(sizeof(int32) * Max(n, 1));
+	for (int32 i = 0; i < n; i++)
+	{
+		int64		pos = bpr_key_find(&side->keys, &keys[i]);
+
 		if (pos >= 0 && !seen[pos])
 		{
 			seen[pos] = 1;
@@ -136,6 +149,7 @@ bpr_key_array_positions(FunctionCallInfo fcinfo, int argno, const BprSide *side,
 		}
 	}
 	pfree(seen);
+	pfree(keys);
 	return m;
 }
 

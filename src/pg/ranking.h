@@ -33,6 +33,14 @@ typedef struct BprRanking
 int32		bpr_rank(const BprRanking *r, int32 k, BprScored *out);
 
 /*
+ * The keys in array argument argno ("any": an array of keys, or an unknown
+ * literal read as text[]), converted to key_type; NULL elements are left out,
+ * repeats kept.  Returns the count; *keys is palloc'd.
+ */
+int32		bpr_key_array_arg(FunctionCallInfo fcinfo, int argno, Oid key_type, const char *what,
+							  const char *model, BprKey **keys);
+
+/*
  * Positions in side of the keys in array argument argno ("any": an array of
  * keys, or an unknown literal read as text[]); keys the side lacks are left
  * out, repeats kept once.  Returns the count; *positions is palloc'd.
