@@ -15,7 +15,7 @@ SHLIB_LINK = -lopenblas -lm -lpthread
 PG_CPPFLAGS = -Isrc -DBPR_VERSION=\"$(EXTVERSION)\"
 
 # pg_regress: inputs in test/sql, expected outputs in expected/ (test/expected links there)
-REGRESS = setup train errors serve coldstart similar versions evaluate quality
+REGRESS = setup train errors serve coldstart similar foldin versions evaluate quality
 REGRESS_OPTS = --inputdir=test --load-extension=bpr
 
 EXTRA_CLEAN = test/unit/run_unit

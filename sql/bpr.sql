@@ -211,6 +211,15 @@ AS 'MODULE_PATHNAME', 'bpr_recommend_users' LANGUAGE C STABLE PARALLEL SAFE ROWS
 COMMENT ON FUNCTION @extschema@.bpr_recommend_users(anycompatible, integer, text, boolean, "any", "any") IS
 	'the k users who score an item highest under the active version of a model, best first, optionally without those who rated it';
 
+-- Recomputes users' vectors from their ratings as they are now, and adds new items, in the active version
+CREATE FUNCTION @extschema@.bpr_fold_in(model text, users "any" DEFAULT NULL, steps integer DEFAULT NULL,
+	OUT version integer, OUT users bigint, OUT new_users bigint, OUT items bigint,
+	OUT seconds double precision, OUT revision integer)
+RETURNS record
+AS 'MODULE_PATHNAME', 'bpr_fold_in' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.bpr_fold_in(text, "any", integer) IS
+	'recomputes, in the active version of a model, the vectors of the given users or of every user whose ratings changed since training, with the items frozen, and gives new items cold vectors (owner only)';
+
 -- Ranking quality of a model version on a test ratings table (../shared/EVALUATION.md)
 CREATE FUNCTION @extschema@.bpr_evaluate(model text, test regclass, k integer DEFAULT 10,
 	user_column text DEFAULT NULL, item_column text DEFAULT NULL,
