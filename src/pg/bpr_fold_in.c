@@ -33,6 +33,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
@@ -254,6 +255,12 @@ read_ratings(FoldIn *f, const BprKeySet *users)
 		.user_keys = users != NULL ? keys_array(users) : (Datum) 0
 	};
 
+	if (get_rel_name(info->ratings) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("the ratings table of model \"%s\" no longer exists", info->model),
+				 errdetail("Fold-in recomputes users' vectors from their ratings as they are now."),
+				 errhint("Train the model again on an existing table.")));
 	bpr_check_row_source(&src);
 	bpr_dataset_read(&src, &f->alloc, &f->ds);
 
