@@ -161,6 +161,11 @@ SELECT expect_error($$SELECT * FROM bpr.bpr_fold_in(NULL)$$);
 SELECT expect_error($$SELECT * FROM bpr.bpr_fold_in('nosuch')$$);
 SELECT expect_error($$SELECT * FROM bpr.bpr_fold_in('fold', steps => -1)$$);
 SELECT expect_error($$SELECT * FROM bpr.bpr_fold_in('fold', users => ARRAY['00000000-0000-0000-0000-000000000000'::uuid])$$);
+CREATE TABLE planted.fr_gone AS SELECT * FROM planted.fr;
+SELECT version FROM bpr.bpr_train('fold_gone', ratings => 'planted.fr_gone', epochs => 1);
+DROP TABLE planted.fr_gone;
+SELECT expect_error($$SELECT * FROM bpr.bpr_fold_in('fold_gone')$$);
+SELECT bpr.bpr_drop('fold_gone');
 
 -- a model without id embeddings: fold-in recomputes a user's vector from their features
 SELECT version FROM bpr.bpr_train('foldf', ratings => 'planted.fr', users => 'planted.fu', items => 'planted.fi',
