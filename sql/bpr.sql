@@ -191,6 +191,41 @@ AS 'MODULE_PATHNAME', 'bpr_recommend' LANGUAGE C STABLE PARALLEL SAFE ROWS 10;
 COMMENT ON FUNCTION @extschema@.bpr_recommend(anycompatible, integer, text, boolean, "any", "any", boolean) IS
 	'exact top-k items for a user under the active version of a model, best first, optionally among given items only';
 
+-- Items whose embeddings are closest to an item's (cosine over the embedding), best first
+CREATE FUNCTION @extschema@.bpr_similar_items(item_key anycompatible, k integer DEFAULT 10,
+	model text DEFAULT NULL, items "any" DEFAULT NULL, exclude "any" DEFAULT NULL,
+	cold_items boolean DEFAULT true)
+RETURNS TABLE (item_id anycompatible, score real, rank integer)
+AS 'MODULE_PATHNAME', 'bpr_similar_items' LANGUAGE C STABLE PARALLEL SAFE ROWS 10;
+COMMENT ON FUNCTION @extschema@.bpr_similar_items(anycompatible, integer, text, "any", "any", boolean) IS
+	'the k items most similar to an item under the active version of a model (cosine of their embeddings), best first, the item itself left out';
+
+-- Users whose embeddings are closest to a user's (cosine over the embedding), best first
+CREATE FUNCTION @extschema@.bpr_similar_users(user_key anycompatible, k integer DEFAULT 10,
+	model text DEFAULT NULL, users "any" DEFAULT NULL, exclude "any" DEFAULT NULL)
+RETURNS TABLE (user_id anycompatible, score real, rank integer)
+AS 'MODULE_PATHNAME', 'bpr_similar_users' LANGUAGE C STABLE PARALLEL SAFE ROWS 10;
+COMMENT ON FUNCTION @extschema@.bpr_similar_users(anycompatible, integer, text, "any", "any") IS
+	'the k users most similar to a user under the active version of a model (cosine of their embeddings), best first, the user itself left out';
+
+-- The users most likely to like an item (targeting), best first
+CREATE FUNCTION @extschema@.bpr_recommend_users(item_key anycompatible, k integer DEFAULT 10,
+	model text DEFAULT NULL, exclude_rated boolean DEFAULT true, users "any" DEFAULT NULL,
+	exclude "any" DEFAULT NULL)
+RETURNS TABLE (user_id anycompatible, score real, rank integer)
+AS 'MODULE_PATHNAME', 'bpr_recommend_users' LANGUAGE C STABLE PARALLEL SAFE ROWS 10;
+COMMENT ON FUNCTION @extschema@.bpr_recommend_users(anycompatible, integer, text, boolean, "any", "any") IS
+	'the k users who score an item highest under the active version of a model, best first, optionally without those who rated it';
+
+-- Recomputes users' vectors from their ratings as they are now, and adds new items, in the active version
+CREATE FUNCTION @extschema@.bpr_fold_in(model text, users "any" DEFAULT NULL, steps integer DEFAULT NULL,
+	OUT version integer, OUT users bigint, OUT new_users bigint, OUT items bigint,
+	OUT seconds double precision, OUT revision integer)
+RETURNS record
+AS 'MODULE_PATHNAME', 'bpr_fold_in' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.bpr_fold_in(text, "any", integer) IS
+	'recomputes, in the active version of a model, the vectors of the given users or of every user whose ratings changed since training, with the items frozen, and gives new items cold vectors (owner only)';
+
 -- Ranking quality of a model version on a test ratings table (../shared/EVALUATION.md)
 CREATE FUNCTION @extschema@.bpr_evaluate(model text, test regclass, k integer DEFAULT 10,
 	user_column text DEFAULT NULL, item_column text DEFAULT NULL,

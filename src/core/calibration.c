@@ -20,12 +20,19 @@ logit(double r)
 	return log(r / (1.0 - r));
 }
 
-/* Offsets of every user from the rated pairs of d and vectors of width vec_dim */
-void
-bpr_user_offsets(const BprInteractions *d, const float *user_vecs,
-				 const float *item_vecs, int32_t vec_dim,
-				 float *offsets, float *cold_offset,
-				 void (*check) (void *), void *check_arg)
+/* The offset of a user with liked and disliked ratings under a fit: a prior of two ratings at the global share */
+float
+bpr_calibration_offset(const BprCalibrationFit *fit, int64_t liked, int64_t disliked)
+{
+	return (float) (fit->spread * logit(((double) liked + 2.0 * fit->global_share) /
+										((double) liked + (double) disliked + 2.0)));
+}
+
+/* Offsets of every user and what they were fitted with */
+static void
+fit_offsets(const BprInteractions *d, const float *user_vecs, const float *item_vecs,
+			int32_t vec_dim, float *offsets, float *cold_offset, BprCalibrationFit *fit,
+			void (*check) (void *), void *check_arg)
 {
 	int64_t		n_pos = d->pos_ptr[d->n_users];
 	int64_t		n_neg = d->neg_ptr[d->n_users];
@@ -63,15 +70,24 @@ bpr_user_offsets(const BprInteractions *d, const float *user_vecs,
 	if (!(spread > 1e-6))
 		spread = 1.0;
 
-	/* each user's liked share, with a prior of two ratings at the global share */
+	fit->spread = spread;
+	fit->global_share = global;
 	for (int32_t u = 0; u < d->n_users; u++)
-	{
-		double		liked = (double) (d->pos_ptr[u + 1] - d->pos_ptr[u]);
-		double		disliked = (double) (d->neg_ptr[u + 1] - d->neg_ptr[u]);
+		offsets[u] = bpr_calibration_offset(fit, d->pos_ptr[u + 1] - d->pos_ptr[u],
+											d->neg_ptr[u + 1] - d->neg_ptr[u]);
+	*cold_offset = bpr_calibration_offset(fit, 0, 0);
+}
 
-		offsets[u] = (float) (spread * logit((liked + 2.0 * global) / (liked + disliked + 2.0)));
-	}
-	*cold_offset = (float) (spread * logit(global));
+/* Offsets of every user from the rated pairs of d and vectors of width vec_dim */
+void
+bpr_user_offsets(const BprInteractions *d, const float *user_vecs,
+				 const float *item_vecs, int32_t vec_dim,
+				 float *offsets, float *cold_offset,
+				 void (*check) (void *), void *check_arg)
+{
+	BprCalibrationFit fit;
+
+	fit_offsets(d, user_vecs, item_vecs, vec_dim, offsets, cold_offset, &fit, check, check_arg);
 }
 
 /* Offsets the users and appends the offset column; returns the new width */
@@ -80,9 +96,21 @@ bpr_calibrate_vectors(const BprInteractions *d, float *uvec, float *ivec,
 					  int32_t vec_dim, float *offsets, float *cold_offset,
 					  void (*check) (void *), void *check_arg)
 {
+	BprCalibrationFit fit;
+
+	return bpr_calibrate_vectors_fit(d, uvec, ivec, vec_dim, offsets, cold_offset, &fit,
+									 check, check_arg);
+}
+
+/* As bpr_calibrate_vectors; *fit gets what the offsets were fitted with */
+int32_t
+bpr_calibrate_vectors_fit(const BprInteractions *d, float *uvec, float *ivec,
+						  int32_t vec_dim, float *offsets, float *cold_offset,
+						  BprCalibrationFit *fit, void (*check) (void *), void *check_arg)
+{
 	if (d->neg_ptr[d->n_users] == 0 || d->pos_ptr[d->n_users] == 0)
 		return vec_dim;			/* nothing to tell liked from disliked */
-	bpr_user_offsets(d, uvec, ivec, vec_dim, offsets, cold_offset, check, check_arg);
+	fit_offsets(d, uvec, ivec, vec_dim, offsets, cold_offset, fit, check, check_arg);
 	bpr_widen_rows(uvec, uvec, d->n_users, vec_dim, vec_dim + 1, offsets);
 	bpr_widen_rows(ivec, ivec, d->n_items, vec_dim, vec_dim + 1, NULL);
 	return vec_dim + 1;

@@ -16,6 +16,16 @@
 #include "alloc.h"
 #include "sampler.h"
 
+/* What offsets are fitted with: offset = spread * logit(the user's smoothed liked share) */
+typedef struct BprCalibrationFit
+{
+	double		spread;			/* standard deviation of the scores over rated pairs */
+	double		global_share;	/* liked share of all rated pairs, the prior of every user's */
+} BprCalibrationFit;
+
+/* The offset of a user with liked and disliked ratings under a fit (0 and 0: a cold user's) */
+float		bpr_calibration_offset(const BprCalibrationFit *fit, int64_t liked, int64_t disliked);
+
 /*
  * Offsets of every user from the rated pairs of d and vectors of width vec_dim;
  * *cold_offset gets the offset of a user with no ratings.  check (may be NULL)
@@ -34,5 +44,11 @@ void		bpr_user_offsets(const BprInteractions *d, const float *user_vecs,
 int32_t		bpr_calibrate_vectors(const BprInteractions *d, float *uvec, float *ivec,
 								  int32_t vec_dim, float *offsets, float *cold_offset,
 								  void (*check) (void *), void *check_arg);
+
+/* As bpr_calibrate_vectors; *fit (when offsets were fitted) gets what they were fitted with */
+int32_t		bpr_calibrate_vectors_fit(const BprInteractions *d, float *uvec, float *ivec,
+									  int32_t vec_dim, float *offsets, float *cold_offset,
+									  BprCalibrationFit *fit,
+									  void (*check) (void *), void *check_arg);
 
 #endif

@@ -230,12 +230,14 @@ typedef struct PhaseTimes
 	double		finish;			/* vectors, score offsets, cold items */
 } PhaseTimes;
 
-/* Training data summary (and the cold users' score offset) as a JSON object */
+/* Training data summary (and the score offsets' fit, for cold users and fold-in) as a JSON object */
 static char *
 data_json(const BprDataset *ds, const BprTrainer *t, bool calibrated, float cold_offset,
-		  int32 cold_items, const PhaseTimes *pt)
+		  const BprCalibrationFit *fit, int32 cold_items, const PhaseTimes *pt)
 {
-	char	   *offset = calibrated ? psprintf(", \"cold_user_offset\": %.9g", cold_offset) : "";
+	char	   *offset = calibrated ? psprintf(", \"cold_user_offset\": %.9g, \"offset_spread\": %.17g, "
+											   "\"offset_global_share\": %.17g", cold_offset,
+											   fit->spread, fit->global_share) : "";
 	char	   *times = psprintf(", \"seconds\": {\"read\": %.3f, \"encode\": %.3f, \"train\": %.3f, \"finish\": %.3f}",
 								 pt->read, pt->encode, pt->train, pt->finish);
 
@@ -392,6 +394,7 @@ bpr_train(PG_FUNCTION_ARGS)
 	int32		vec_dim;
 	int			search_path_level;
 	float		cold_offset = 0.0f;
+	BprCalibrationFit fit = {1.0, 0.5};
 	double		start;
 	double		wait_seconds;
 	double		seconds;
@@ -550,9 +553,9 @@ bpr_train(PG_FUNCTION_ARGS)
 	bpr_trainer_item_vectors(t, ivec);
 	vec_dim = t->vec_dim;
 	if (args.calibrate)
-		vec_dim = bpr_calibrate_vectors(&ds.inter, uvec, ivec, vec_dim,
-										bpr_pg_alloc(&alloc, (size_t) ds.users.n, sizeof(float), "user offsets"),
-										&cold_offset, bpr_check_interrupts, NULL);
+		vec_dim = bpr_calibrate_vectors_fit(&ds.inter, uvec, ivec, vec_dim,
+											bpr_pg_alloc(&alloc, (size_t) ds.users.n, sizeof(float), "user offsets"),
+											&cold_offset, &fit, bpr_check_interrupts, NULL);
 	/* the registry records what was used: offsets only when there was something to fit */
 	args.calibrate = vec_dim > t->vec_dim;
 	cvec = cold_item_vectors(&args, &ienc, &ds, t, vec_dim, &alloc, &cold);
@@ -583,7 +586,7 @@ bpr_train(PG_FUNCTION_ARGS)
 	row.seconds = seconds;
 	row.wait_seconds = wait_seconds;
 	row.metrics_json = st.validation && st.best_epoch > 0 ? st.log[st.best_epoch - 1].metrics_json : NULL;
-	row.data_json = data_json(&ds, t, args.calibrate, cold_offset, cold.n, &pt);
+	row.data_json = data_json(&ds, t, args.calibrate, cold_offset, &fit, cold.n, &pt);
 	bpr_store_insert_model(&row);
 	bpr_store_encoding(args.model, version, "user", &uenc);
 	bpr_store_encoding(args.model, version, "item", &ienc);

@@ -151,7 +151,19 @@ bpr_read_rows(const BprRowSource *src, BprKeyDict *users, BprKeyDict *items,
 					 weighted ? quote_identifier(src->weight_column) : "");
 	appendStringInfo(&sql, " FROM %s", bpr_relation_sql_name(src->relid));
 
-	bpr_cursor_open(&cursor, sql.data, 0, NULL, NULL);
+	if (src->user_keys != (Datum) 0)
+	{
+		/* compared in the column's type, so that an index on it serves */
+		bool		is_int = bpr_key_type_is_int(src->user_type);
+		Oid			type = is_int ? INT8ARRAYOID : TEXTARRAYOID;
+
+		appendStringInfo(&sql, " WHERE %s = ANY($1%s)", quote_identifier(src->user_column),
+						 is_int || src->user_type == TEXTOID ? "" :
+						 psprintf("::%s[]", format_type_be(src->user_type)));
+		bpr_cursor_open(&cursor, sql.data, 1, &type, (Datum *) &src->user_keys);
+	}
+	else
+		bpr_cursor_open(&cursor, sql.data, 0, NULL, NULL);
 	while (bpr_cursor_next(&cursor))
 	{
 		SPITupleTable *tt = cursor.batch;

@@ -36,6 +36,7 @@ typedef struct BprRowSource
 	double		negative_threshold;
 	Oid			user_type;		/* the key types the columns must have; InvalidOid: any */
 	Oid			item_type;
+	Datum		user_keys;		/* only these users' rows: an int8[] or text[] of keys; 0: every row */
 } BprRowSource;
 
 /* Rows of a ratings table as dense indices, in chunks of BPR_ROWS_PER_CHUNK */

@@ -431,9 +431,32 @@ load_tower(BprCachedModel *m, BprCachedSide *side, bool user_side)
 	side->tower_loaded = true;
 }
 
-/* An entity's vector from its feature row (cold start); false when it has no row */
+/* A side's cold-start tower (NULL: none) and encoding, built on first use */
+BprTower *
+bpr_cache_cold_tower(BprCachedModel *m, bool user_side, const BprEncoding **enc)
+{
+	BprCachedSide *side = user_side ? &m->users : &m->items;
+
+	/* a cold start reads the stored encodings and weights: check as a cold cache would */
+	bpr_store_check_read_privileges(true);
+	if (!side->tower_loaded)
+	{
+		int			level = bpr_pin_search_path();
+
+		load_tower(m, side, user_side);
+		bpr_unpin_search_path(level);
+	}
+	*enc = &side->encoding;
+	return side->tower;
+}
+
+/*
+ * An entity's vector from its feature row (cold start); false when it has no
+ * row, unless missing_row, which encodes an absent row as all missing.
+ */
 static bool
-cold_start_vector(BprCachedModel *m, bool user_side, const BprKey *key, float *out)
+cold_start_vector(BprCachedModel *m, bool user_side, const BprKey *key, bool missing_row,
+				  float *out)
 {
 	BprCachedSide *side = user_side ? &m->users : &m->items;
 	Datum		arg[1];
@@ -442,16 +465,13 @@ cold_start_vector(BprCachedModel *m, bool user_side, const BprKey *key, float *o
 	BprFeatures f;
 	int32		row = 0;
 	int			nf;
+	const BprEncoding *enc;
 
-	/* a cold start reads the stored encodings and weights: check as a cold cache would */
-	bpr_store_check_read_privileges(true);
-	if (!side->tower_loaded)
-		load_tower(m, side, user_side);
-	if (side->tower == NULL)
+	if (bpr_cache_cold_tower(m, user_side, &enc) == NULL)
 		return false;
 	arg[0] = bpr_key_param(key);
 	bpr_spi_execute(side->row_plan, arg, NULL, true, SPI_OK_SELECT);
-	if (SPI_processed == 0)
+	if (SPI_processed == 0 && !missing_row)
 		return false;
 	if (SPI_processed > 1)
 		bpr_encoding_duplicate_key(&side->encoding, key);
@@ -459,7 +479,12 @@ cold_start_vector(BprCachedModel *m, bool user_side, const BprKey *key, float *o
 	values = palloc(sizeof(Datum) * Max(nf, 1));
 	nulls = palloc(sizeof(bool) * Max(nf, 1));
 	for (int i = 0; i < nf; i++)
-		values[i] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 2, &nulls[i]);
+	{
+		if (SPI_processed == 0)
+			nulls[i] = true;
+		else
+			values[i] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 2, &nulls[i]);
+	}
 	bpr_encoding_encode_row(&side->encoding, values, nulls, &f);
 	bpr_tower_forward(side->tower, &f, &row, 1, false, out);
 	/* users: 1 in the bias column, the cold offset last; items: 1 in the offset column */
@@ -498,7 +523,18 @@ bpr_cache_vector(BprCachedModel *m, bool user_side, const BprKey *key, float *ou
 	}
 	level = bpr_pin_search_path();
 	found = (!side->loaded && bpr_side_lookup(&m->info, side, m->context, key, out)) ||
-		cold_start_vector(m, user_side, key, out);
+		cold_start_vector(m, user_side, key, false, out);
+	bpr_unpin_search_path(level);
+	return found;
+}
+
+/* The vector of an entity from its features alone, an absent row being all missing */
+bool
+bpr_cache_features_vector(BprCachedModel *m, bool user_side, const BprKey *key, float *out)
+{
+	int			level = bpr_pin_search_path();
+	bool		found = cold_start_vector(m, user_side, key, true, out);
+
 	bpr_unpin_search_path(level);
 	return found;
 }

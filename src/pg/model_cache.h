@@ -101,6 +101,20 @@ const BprSide *bpr_cache_side(BprCachedModel *m, bool user_side);
  */
 bool		bpr_cache_vector(BprCachedModel *m, bool user_side, const BprKey *key, float *out);
 
+/*
+ * The vector of an entity from its features alone, even when one is stored
+ * (fold-in recomputes it); an entity without a feature row is encoded as all
+ * missing, as training encodes it.  False when the side has no cold-start tower.
+ */
+bool		bpr_cache_features_vector(BprCachedModel *m, bool user_side, const BprKey *key,
+									  float *out);
+
+/*
+ * A side's cold-start tower, or NULL when it has none, and its encoding
+ * (n_fields 0: no features stored), built on first use.
+ */
+BprTower   *bpr_cache_cold_tower(BprCachedModel *m, bool user_side, const BprEncoding **enc);
+
 /* Items the user rated in the model's ratings table as it is now (ERROR 42P01 if the table is gone) */
 void		bpr_cache_rated_items(BprCachedModel *m, const BprKey *user, const BprSide *items,
 								  uint8 *mark);

@@ -16,6 +16,7 @@
 
 #include "core/vecmath.h"
 #include "ranking.h"
+#include "util.h"
 
 /* The k best entities, best first, into out (room for k); returns how many */
 int32
@@ -103,31 +104,44 @@ array_elements(FunctionCallInfo fcinfo, int argno, const char *what, Datum **ele
 	deconstruct_array(arr, *elem_type, len, byval, align, elems, nulls, n);
 }
 
-/* Positions in side of the keys of an array argument; keys the side lacks are left out */
+/* The keys of an array argument, converted to key_type; NULL elements are left out */
 int32
-bpr_key_array_positions(FunctionCallInfo fcinfo, int argno, const BprSide *side, Oid key_type,
-						const char *what, const char *model, int32 **positions)
+bpr_key_array_arg(FunctionCallInfo fcinfo, int argno, Oid key_type, const char *what,
+				  const char *model, BprKey **keys)
 {
 	Datum	   *elems;
 	bool	   *nulls;
 	int			n;
 	Oid			elem_type;
-	uint8	   *seen = palloc0(Max(side->n, 1));
 	int32		m = 0;
 
 	array_elements(fcinfo, argno, what, &elems, &nulls, &n, &elem_type);
-	*positions = palloc(sizeof(int32) * Max(n, 1));
+	*keys = palloc(sizeof(BprKey) * Max(n, 1));
 	for (int i = 0; i < n; i++)
 	{
-		BprKey		key;
-		int64		pos;
-
 		if ((i & 0xFFFF) == 0)
 			CHECK_FOR_INTERRUPTS();
-		if (nulls[i])
-			continue;
-		bpr_key_from_datum(elems[i], elem_type, key_type, what, model, &key);
-		pos = bpr_key_find(&side->keys, &key);
+		if (!nulls[i])
+			bpr_key_from_datum(elems[i], elem_type, key_type, what, model, &(*keys)[m++]);
+	}
+	return m;
+}
+
+/* Positions in side of the keys of an array argument; keys the side lacks are left out */
+int32
+bpr_key_array_positions(FunctionCallInfo fcinfo, int argno, const BprSide *side, Oid key_type,
+						const char *what, const char *model, int32 **positions)
+{
+	BprKey	   *keys;
+	int32		n = bpr_key_array_arg(fcinfo, argno, key_type, what, model, &keys);
+	uint8	   *seen = palloc0(Max(side->n, 1));
+	int32		m = 0;
+
+	*positions = palloc(sizeof(int32) * Max(n, 1));
+	for (int32 i = 0; i < n; i++)
+	{
+		int64		pos = bpr_key_find(&side->keys, &keys[i]);
+
 		if (pos >= 0 && !seen[pos])
 		{
 			seen[pos] = 1;
@@ -135,6 +149,7 @@ bpr_key_array_positions(FunctionCallInfo fcinfo, int argno, const BprSide *side,
 		}
 	}
 	pfree(seen);
+	pfree(keys);
 	return m;
 }
 
@@ -155,4 +170,121 @@ bpr_rank_emit(FunctionCallInfo fcinfo, const BprSide *side, const BprScored *top
 		values[2] = Int32GetDatum(r + 1);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
+}
+
+/* The key argument's entity and its vector (stored, else cold start); ERROR 42704 when unknown */
+static void
+key_vector(FunctionCallInfo fcinfo, const BprRankCall *call, BprCachedModel *m, BprKey *key,
+		   float *out)
+{
+	const char *side = call->user_key ? "user" : "item";
+
+	bpr_key_from_datum(PG_GETARG_DATUM(call->key_arg), get_fn_expr_argtype(fcinfo->flinfo, call->key_arg),
+					   call->user_key ? m->info.user_key_type : m->info.item_key_type,
+					   psprintf("%s key", side), m->info.model, key);
+	if (!bpr_cache_vector(m, call->user_key, key, out))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("%s %s is unknown to model \"%s\"", side, bpr_key_arg_text(key), m->info.model),
+				 errdetail("The %s has no ratings in training and no row in the %ss table.", side, side)));
+}
+
+/* A boolean argument, true when the function has it and it is true or NULL (the default) */
+static bool
+flag_arg(FunctionCallInfo fcinfo, int n)
+{
+	return n >= 0 && n < PG_NARGS() && (PG_ARGISNULL(n) || PG_GETARG_BOOL(n));
+}
+
+/* Ranks the side a call names for its key and emits the k best as rows */
+static void
+rank_call(FunctionCallInfo fcinfo, const BprRankCall *call, BprCachedModel *m, int32 k)
+{
+	Oid			key_type = call->rank_users ? m->info.user_key_type : m->info.item_key_type;
+	Oid			result_type = get_fn_expr_argtype(fcinfo->flinfo, call->key_arg);
+	const BprSide *side;
+	BprRanking	r;
+	BprKey		key;
+	float	   *v = palloc(sizeof(float) * m->info.vec_dim);
+	BprScored  *top;
+	int32		n;
+
+	bpr_key_check_result(result_type, key_type, call->rank_users ? "user" : "item", m->info.model);
+	key_vector(fcinfo, call, m, &key, v);
+	side = bpr_cache_side(m, call->rank_users);
+	memset(&r, 0, sizeof(r));
+	r.side = side;
+	r.query = v;
+	r.excluded = palloc0(Max(side->n, 1));
+	if (bpr_arg_given(fcinfo, call->only_arg))
+		r.n_candidates = bpr_key_array_positions(fcinfo, call->only_arg, side, key_type,
+												 call->only_name, m->info.model,
+												 (int32 **) &r.candidates);
+	if (bpr_arg_given(fcinfo, call->exclude_arg))
+	{
+		int32	   *excluded;
+		int32		n_excluded = bpr_key_array_positions(fcinfo, call->exclude_arg, side, key_type,
+														"exclude", m->info.model, &excluded);
+
+		for (int32 i = 0; i < n_excluded; i++)
+			r.excluded[excluded[i]] = 1;
+	}
+	if (call->similar)
+	{
+		/* cosine over the embedding alone, and never the entity itself */
+		int64		self = bpr_key_find(&side->keys, &key);
+
+		r.cosine = true;
+		r.dim = m->info.dim;
+		if (self >= 0)
+			r.excluded[self] = 1;
+	}
+	if (call->cold_arg >= 0 && !flag_arg(fcinfo, call->cold_arg) && side->n_cold > 0)
+		for (int32 i = 0; i < side->n; i++)
+			r.excluded[i] |= side->cold[i];
+	if (flag_arg(fcinfo, call->rated_arg))
+	{
+		if (call->user_key)
+			bpr_cache_rated_items(m, &key, side, r.excluded);
+		else
+			bpr_cache_item_raters(m, &key, side, r.excluded);
+	}
+
+	n = Min(k, side->n);
+	top = palloc(sizeof(BprScored) * Max(n, 1));
+	n = bpr_rank(&r, n, top);
+	bpr_rank_emit(fcinfo, side, top, n, result_type);
+}
+
+/* Runs a ranking function: arguments checked, the model pinned in SPI around the ranking */
+Datum
+bpr_rank_function(FunctionCallInfo fcinfo, const BprRankCall *call)
+{
+	char	   *model = bpr_arg_text(fcinfo, call->model_arg, NULL);
+	BprCachedModel *volatile m = NULL;
+	int32		k;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (PG_ARGISNULL(call->key_arg) || PG_ARGISNULL(call->k_arg))
+		return (Datum) 0;
+	k = PG_GETARG_INT32(call->k_arg);
+	if (k < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("k must not be negative")));
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	PG_TRY();
+	{
+		m = bpr_cache_get(model, 0);
+		if (k > 0)
+			rank_call(fcinfo, call, m, k);
+	}
+	PG_FINALLY();
+	{
+		bpr_cache_release(m);
+	}
+	PG_END_TRY();
+	SPI_finish();
+	return (Datum) 0;
 }

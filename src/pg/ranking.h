@@ -33,6 +33,14 @@ typedef struct BprRanking
 int32		bpr_rank(const BprRanking *r, int32 k, BprScored *out);
 
 /*
+ * The keys in array argument argno ("any": an array of keys, or an unknown
+ * literal read as text[]), converted to key_type; NULL elements are left out,
+ * repeats kept.  Returns the count; *keys is palloc'd.
+ */
+int32		bpr_key_array_arg(FunctionCallInfo fcinfo, int argno, Oid key_type, const char *what,
+							  const char *model, BprKey **keys);
+
+/*
  * Positions in side of the keys in array argument argno ("any": an array of
  * keys, or an unknown literal read as text[]); keys the side lacks are left
  * out, repeats kept once.  Returns the count; *positions is palloc'd.
@@ -44,5 +52,33 @@ int32		bpr_key_array_positions(FunctionCallInfo fcinfo, int argno, const BprSide
 /* Emits ranked rows (key in result_type, score, rank) into the SRF's tuplestore */
 void		bpr_rank_emit(FunctionCallInfo fcinfo, const BprSide *side, const BprScored *top,
 						  int32 n, Oid result_type);
+
+/*
+ * What a ranking function ranks, and where its arguments are: the entities of
+ * one side, for the key argument (a user or an item), by score or by
+ * similarity.  An argument position of -1 means the function has none.
+ */
+typedef struct BprRankCall
+{
+	bool		user_key;		/* the key argument is a user's (else an item's) */
+	bool		rank_users;		/* the side ranked */
+	bool		similar;		/* cosine over the embedding, the key's entity left out; else the score */
+	int			key_arg;
+	int			k_arg;
+	int			model_arg;
+	int			only_arg;		/* an array: rank only these */
+	const char *only_name;
+	int			exclude_arg;	/* an array: never these */
+	int			rated_arg;		/* boolean, default true: leave out what the key's entity rated (or who rated it) */
+	int			cold_arg;		/* boolean, default true: rank cold items */
+} BprRankCall;
+
+/*
+ * Runs a ranking function (a materialised SRF): no rows when the key or k is
+ * NULL, ERROR 22023 when k is negative, ERROR 42704 when the key is unknown
+ * (neither stored nor in its features table); else the k best entities,
+ * ranked 1..k, keys in the type of the key argument.
+ */
+Datum		bpr_rank_function(FunctionCallInfo fcinfo, const BprRankCall *call);
 
 #endif

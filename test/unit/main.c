@@ -93,6 +93,7 @@ main(int argc, char **argv)
 	run_suite("metrics", test_metrics);
 	run_suite("trainer", test_trainer);
 	run_suite("keys", test_keys);
+	run_suite("foldin", test_foldin);
 	printf("%d passed, %d failed\n", unit_passed, unit_failed);
 	free(allocated);
 	return unit_failed == 0 ? 0 : 1;

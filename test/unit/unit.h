@@ -42,5 +42,6 @@ void		test_topk(void);
 void		test_metrics(void);
 void		test_trainer(void);
 void		test_keys(void);
+void		test_foldin(void);
 
 #endif
