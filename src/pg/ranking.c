@@ -5,6 +5,7 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <sys/mman.h>
 
 #include "catalog/pg_type.h"
 #include "funcapi.h"
@@ -17,6 +18,63 @@
 #include "core/vecmath.h"
 #include "ranking.h"
 #include "util.h"
+
+/*
+ * Buffers of whole-side rankings, kept by the backend from call to call: a
+ * buffer freed after each call comes back as fresh pages, and faulting in
+ * megabytes of them costs more than the ranking on some virtual machines.
+ * Huge pages where the kernel offers them (transparent huge pages, madvise).
+ */
+typedef struct RankScratch
+{
+	MemoryContext context;
+	float	   *scores;
+	uint8	   *excluded;
+	Size		capacity;		/* entities each buffer holds */
+	int			depth;			/* ranking functions running (a nested one allocates its own) */
+} RankScratch;
+
+static RankScratch scratch;
+
+#define HUGE_PAGE_SIZE ((Size) 2 * 1024 * 1024)
+
+/* A buffer of size bytes in context, aligned to a huge page and advised to use them */
+static void *
+huge_buffer(MemoryContext context, Size size)
+{
+	Size		rounded = add_size(size, HUGE_PAGE_SIZE - 1) & ~(HUGE_PAGE_SIZE - 1);
+	char	   *raw = MemoryContextAllocExtended(context, add_size(rounded, HUGE_PAGE_SIZE),
+												 MCXT_ALLOC_HUGE);
+	char	   *aligned = (char *) TYPEALIGN(HUGE_PAGE_SIZE, raw);
+
+#ifdef MADV_HUGEPAGE
+	(void) madvise(aligned, rounded, MADV_HUGEPAGE);
+#endif
+	return aligned;
+}
+
+/* Flags for n entities, all clear: the backend's buffers (grown) in the outermost call */
+static uint8 *
+excluded_flags(int32 n)
+{
+	if (scratch.depth != 1)
+		return palloc0(Max(n, 1));
+	if (scratch.context == NULL)
+		scratch.context = AllocSetContextCreate(TopMemoryContext, "bpr ranking buffers",
+												ALLOCSET_SMALL_SIZES);
+	if ((Size) Max(n, 1) > scratch.capacity)
+	{
+		Size		capacity = Max((Size) Max(n, 1), scratch.capacity + scratch.capacity / 4);
+
+		MemoryContextReset(scratch.context);
+		scratch.capacity = 0;
+		scratch.scores = huge_buffer(scratch.context, mul_size(capacity, sizeof(float)));
+		scratch.excluded = huge_buffer(scratch.context, capacity);
+		scratch.capacity = capacity;
+	}
+	memset(scratch.excluded, 0, Max(n, 1));
+	return scratch.excluded;
+}
 
 /* The k best entities, best first, into out (room for k); returns how many */
 int32
@@ -38,7 +96,10 @@ bpr_rank(const BprRanking *r, int32 k, BprScored *out)
 	if (r->candidates == NULL)
 	{
 		/* every entity: one matrix-vector product over the side */
-		scores = palloc_extended(sizeof(float) * (Size) side->n, MCXT_ALLOC_HUGE);
+		bool		own = r->excluded != NULL && r->excluded == scratch.excluded;
+
+		scores = own ? scratch.scores :
+			palloc_extended(sizeof(float) * (Size) side->n, MCXT_ALLOC_HUGE);
 		cblas_sgemv(CblasRowMajor, CblasNoTrans, side->n, r->cosine ? r->dim : side->vec_dim, 1.0f,
 					side->vectors, side->vec_dim, r->query, 1, 0.0f, scores, 1);
 		if (r->cosine)
@@ -215,7 +276,7 @@ rank_call(FunctionCallInfo fcinfo, const BprRankCall *call, BprCachedModel *m, i
 	memset(&r, 0, sizeof(r));
 	r.side = side;
 	r.query = v;
-	r.excluded = palloc0(Max(side->n, 1));
+	r.excluded = excluded_flags(side->n);
 	if (bpr_arg_given(fcinfo, call->only_arg))
 		r.n_candidates = bpr_key_array_positions(fcinfo, call->only_arg, side, key_type,
 												 call->only_name, m->info.model,
@@ -274,6 +335,7 @@ bpr_rank_function(FunctionCallInfo fcinfo, const BprRankCall *call)
 				 errmsg("k must not be negative")));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	scratch.depth++;
 	PG_TRY();
 	{
 		m = bpr_cache_get(model, 0);
@@ -282,6 +344,7 @@ bpr_rank_function(FunctionCallInfo fcinfo, const BprRankCall *call)
 	}
 	PG_FINALLY();
 	{
+		scratch.depth--;
 		bpr_cache_release(m);
 	}
 	PG_END_TRY();
