@@ -9,8 +9,6 @@
 #include "postgres.h"
 
 #include <math.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "catalog/namespace.h"
 #include "miscadmin.h"
@@ -152,23 +150,6 @@ fill_block(const BprModelInfo *info, const char *side_name, void *block)
 	h->n_cold = n_cold;
 }
 
-/*
- * Maps every page of a shared copy into this backend at once: a first scan
- * would otherwise take one page fault per 4 kB of the copy (a second for a
- * large model).  Best effort: older kernels lack MADV_POPULATE_READ.
- */
-static void
-prefault(const void *block, Size size)
-{
-#ifdef MADV_POPULATE_READ
-	uintptr_t	page = (uintptr_t) sysconf(_SC_PAGESIZE);
-	uintptr_t	start = (uintptr_t) block & ~(page - 1);
-	uintptr_t	end = (uintptr_t) block + size;
-
-	(void) madvise((void *) start, end - start, MADV_POPULATE_READ);
-#endif
-}
-
 /* Loads a whole side into a shared copy or private memory of context */
 void
 bpr_side_load(const BprModelInfo *info, bool user_side, MemoryContext context, BprCachedSide *side)
@@ -198,7 +179,6 @@ bpr_side_load(const BprModelInfo *info, bool user_side, MemoryContext context, B
 	}
 	if (found == BPR_SHARED_FOUND)
 	{
-		prefault(block, ((const SideBlock *) block)->size);
 		side_from_block(block, &side->data);
 		side->ref = ref;
 		side->loaded = true;
