@@ -115,3 +115,39 @@ bpr_calibrate_vectors_fit(const BprInteractions *d, float *uvec, float *ivec,
 	bpr_widen_rows(ivec, ivec, d->n_items, vec_dim, vec_dim + 1, NULL);
 	return vec_dim + 1;
 }
+
+/* The offset of an item with liked and disliked ratings: only ever a penalty, 0 without ratings */
+float
+bpr_calibration_item_offset(const BprCalibrationFit *fit, double weight, int64_t liked,
+							int64_t disliked)
+{
+	double		share,
+				gap;
+
+	if (liked + disliked == 0)
+		return 0.0f;
+	share = ((double) liked + 2.0 * fit->global_share) / ((double) liked + (double) disliked + 2.0);
+	gap = logit(share) - logit(fit->global_share);
+	return gap < 0.0 ? (float) (weight * fit->spread * gap) : 0.0f;
+}
+
+/* Adds every rated item's offset to its bias column */
+void
+bpr_calibrate_items(const BprInteractions *d, const BprCalibrationFit *fit, double weight,
+					float *ivec, int32_t vec_dim, int32_t bias_col, int64_t *counts)
+{
+	int64_t    *liked = counts,
+			   *disliked = counts + d->n_items;
+
+	if (!(weight > 0.0) || bias_col < 0 || bias_col >= vec_dim)
+		return;
+	for (int64_t i = 0; i < 2 * (int64_t) d->n_items; i++)
+		counts[i] = 0;
+	for (int64_t p = 0; p < d->pos_ptr[d->n_users]; p++)
+		liked[d->pos[p]]++;
+	for (int64_t p = 0; p < d->neg_ptr[d->n_users]; p++)
+		disliked[d->neg[p]]++;
+	for (int32_t i = 0; i < d->n_items; i++)
+		ivec[(size_t) i * vec_dim + bias_col] +=
+			bpr_calibration_item_offset(fit, weight, liked[i], disliked[i]);
+}

@@ -9,6 +9,16 @@
  * user's ranking (precision, ndcg, rank_auc are per user) and makes a score
  * say how likely a rated item is to be liked, across users (seed_auc).
  * The offset is one more vector column: users carry it, items carry a 1.
+ *
+ * Items get an offset too, added to their bias column (a column where users
+ * carry a constant 1): weight * spread * min(0, logit(r_i) - logit(global)),
+ * r_i the item's share of liked ratings among its raters, smoothed as a
+ * user's.  Trained on liked items against unrated ones, the item bias learns
+ * how often an item is rated, not how often it is liked once rated; the
+ * offset lowers the items that their raters dislike more than the average
+ * item.  Only lowered: raising rarely rated items that were liked would push
+ * them into every top-k, where they are seldom rated.  Unlike the users'
+ * offsets it changes rankings, which is why its weight is a fraction.
  */
 #ifndef BPR_CALIBRATION_H
 #define BPR_CALIBRATION_H
@@ -50,5 +60,18 @@ int32_t		bpr_calibrate_vectors_fit(const BprInteractions *d, float *uvec, float 
 									  int32_t vec_dim, float *offsets, float *cold_offset,
 									  BprCalibrationFit *fit,
 									  void (*check) (void *), void *check_arg);
+
+/* The offset of an item with liked and disliked ratings under a fit and a weight (0 and 0: none) */
+float		bpr_calibration_item_offset(const BprCalibrationFit *fit, double weight,
+										int64_t liked, int64_t disliked);
+
+/*
+ * Adds every item's offset (weight, the fit of the users' offsets) to column
+ * bias_col of its row of ivec (rows of vec_dim values).  counts is scratch for
+ * 2 * d->n_items values.  Items nobody rated are left as they are.
+ */
+void		bpr_calibrate_items(const BprInteractions *d, const BprCalibrationFit *fit,
+								double weight, float *ivec, int32_t vec_dim, int32_t bias_col,
+								int64_t *counts);
 
 #endif

@@ -558,6 +558,12 @@ bpr_train(PG_FUNCTION_ARGS)
 											&cold_offset, &fit, bpr_check_interrupts, NULL);
 	/* the registry records what was used: offsets only when there was something to fit */
 	args.calibrate = vec_dim > t->vec_dim;
+	if (!args.calibrate)
+		args.item_offsets = 0.0;
+	/* the items' offsets, in their bias column (the last of the tower's output) */
+	if (args.item_offsets > 0.0)
+		bpr_calibrate_items(&ds.inter, &fit, args.item_offsets, ivec, vec_dim, t->vec_dim - 1,
+							bpr_pg_alloc(&alloc, (size_t) ds.items.n, 2 * sizeof(int64), "item rating counts"));
 	cvec = cold_item_vectors(&args, &ienc, &ds, t, vec_dim, &alloc, &cold);
 	pt.finish = bpr_now() - mark;
 	seconds = bpr_now() - start;

@@ -44,6 +44,7 @@ typedef struct BprPreset
 	double		positive_threshold;
 	double		negative_threshold;
 	bool		calibrate;
+	double		item_offsets;	/* weight of the items' offsets (with calibrate and a bias column) */
 } BprPreset;
 
 static const BprPreset presets[] = {
@@ -58,7 +59,7 @@ static const BprPreset presets[] = {
 			.uniform_users = false, .epochs = 30, .epoch_triplets = 0, .batch_size = 256,
 			.learning_rate = 0.002f, .final_lr_ratio = 0.1f, .l2 = 0.04f, .seed = 42
 		},
-		.positive_threshold = 4, .negative_threshold = 3, .calibrate = true
+		.positive_threshold = 4, .negative_threshold = 3, .calibrate = true, .item_offsets = 0.5
 	},
 	/* the lecture notebook's model and training (field-separated embeddings and the true BPR loss aside) */
 	{
@@ -72,7 +73,7 @@ static const BprPreset presets[] = {
 			.uniform_users = true, .epochs = 25, .epoch_triplets = 16000, .batch_size = 16,
 			.learning_rate = 0.001f, .final_lr_ratio = 1.0f, .l2 = 0.0f, .seed = 42
 		},
-		.positive_threshold = 4, .negative_threshold = 3, .calibrate = false
+		.positive_threshold = 4, .negative_threshold = 3, .calibrate = false, .item_offsets = 0.0
 	},
 };
 
@@ -88,6 +89,7 @@ apply_preset(BprTrainArgs *a, const char *name)
 		a->positive_threshold = presets[i].positive_threshold;
 		a->negative_threshold = presets[i].negative_threshold;
 		a->calibrate = presets[i].calibrate;
+		a->item_offsets = presets[i].item_offsets;
 		return;
 	}
 	ereport(ERROR,
@@ -334,6 +336,9 @@ bpr_train_args_parse(FunctionCallInfo fcinfo, BprTrainArgs *a)
 
 	if ((s = (char *) bpr_train_config_check(c)) != NULL)
 		BAD_VALUE("%s", s);
+	/* the items' offsets go with the users' and live in the bias column */
+	if (!a->calibrate || !c->bias)
+		a->item_offsets = 0.0;
 }
 
 /* Appends a JSON array of layer widths */
@@ -375,8 +380,8 @@ bpr_train_args_json(const BprTrainArgs *a, StringInfo buf)
 					 c->uniform_users ? "true" : "false", c->epochs, (int64) c->epoch_triplets);
 	appendStringInfo(buf, ", \"batch_size\": %d, \"learning_rate\": %g, \"final_lr_ratio\": %g, \"l2\": %g, \"seed\": " INT64_FORMAT,
 					 c->batch_size, c->learning_rate, c->final_lr_ratio, c->l2, (int64) c->seed);
-	appendStringInfo(buf, ", \"id_init\": %g, \"patience\": %d, \"calibrate\": %s", c->id_init, a->patience,
-					 a->calibrate ? "true" : "false");
+	appendStringInfo(buf, ", \"id_init\": %g, \"patience\": %d, \"calibrate\": %s, \"item_offsets\": %g",
+					 c->id_init, a->patience, a->calibrate ? "true" : "false", a->item_offsets);
 	appendStringInfo(buf, ", \"activate\": \"%s\", \"keep_versions\": %d, \"warm_start\": %s}",
 					 bpr_name_of(bpr_activate_names, a->activate), a->keep_versions,
 					 a->warm_start ? "true" : "false");
