@@ -17,6 +17,35 @@ SELECT abs((bpr.bpr_score(5001, 7, 'cold') - bpr.bpr_score(42, 7, 'cold')) -
            ((m.data->>'cold_user_offset')::float8 - e.vector[cardinality(e.vector)])) < 1e-4 AS cold_offset_used
   FROM bpr.models m JOIN bpr.embeddings e ON e.model = m.model AND e.version = m.version AND e.side = 'user' AND e.id = 42
  WHERE m.model = 'cold';
+-- rated items carry a score offset in their bias column, their cold twins (no ratings) none:
+-- an item whose raters like it less than the global share is lowered by
+-- item_offsets * spread * (logit(share) - logit(global share)), shares smoothed by two ratings
+-- at the global share; the item most liked by its raters is not raised
+CREATE TEMP TABLE item_share AS
+SELECT item_id, count(*) FILTER (WHERE rating >= 4) AS liked, count(*) FILTER (WHERE rating <= 3) AS disliked
+  FROM planted.ratings GROUP BY item_id;
+INSERT INTO planted.items SELECT 5101, 'Twin ' || title, genres, year, price FROM planted.items
+ WHERE item_id = (SELECT item_id FROM item_share ORDER BY liked::float8 / (liked + disliked), item_id LIMIT 1);
+INSERT INTO planted.items SELECT 5102, 'Twin ' || title, genres, year, price FROM planted.items
+ WHERE item_id = (SELECT item_id FROM item_share ORDER BY liked::float8 / (liked + disliked) DESC, item_id LIMIT 1);
+WITH fit AS (SELECT (hyperparameters->>'item_offsets')::float8 AS w, (data->>'offset_spread')::float8 AS spread,
+                    (data->>'offset_global_share')::float8 AS g
+               FROM bpr.models WHERE model = 'cold' AND active),
+twins AS (SELECT 5101 AS twin, item_id FROM planted.items WHERE item_id = (SELECT item_id FROM item_share ORDER BY liked::float8 / (liked + disliked), item_id LIMIT 1)
+          UNION ALL
+          SELECT 5102, item_id FROM planted.items WHERE item_id = (SELECT item_id FROM item_share ORDER BY liked::float8 / (liked + disliked) DESC, item_id LIMIT 1)),
+expected AS (SELECT t.twin, t.item_id,
+                    least(0, w * spread * (ln(r / (1 - r)) - ln(g / (1 - g)))) AS item_offset
+               FROM twins t JOIN item_share s USING (item_id), fit,
+                    LATERAL (SELECT (s.liked + 2 * g) / (s.liked + s.disliked + 2) AS r) rr)
+SELECT (SELECT w FROM fit) AS item_offsets,
+       bool_and(abs((bpr.bpr_score(42, item_id, 'cold') - bpr.bpr_score(42, twin, 'cold')) - item_offset) < 1e-4) AS offset_as_fitted,
+       min(item_offset) FILTER (WHERE twin = 5101) < -0.01 AS least_liked_lowered,
+       max(item_offset) FILTER (WHERE twin = 5102) = 0 AS most_liked_unchanged
+  FROM expected;
+DROP TABLE item_share;
+DELETE FROM planted.items WHERE item_id IN (5101, 5102);
+
 -- recommendations for a cold user equal those of the twin (the twin's rated items aside)
 SELECT array_agg(item_id ORDER BY rank) = (SELECT array_agg(item_id ORDER BY rank)
                                              FROM bpr.bpr_recommend(42, 5, 'cold', exclude_rated => false)) AS same_top5

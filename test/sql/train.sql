@@ -121,6 +121,9 @@ SELECT count(*) FROM bpr.bpr_recommend(1, 3, 'odd');
 -- explicit ratings get per-user score offsets (the last vector column); the notebook and implicit feedback do not
 SELECT model, vector_width, data ? 'cold_user_offset' AS calibrated, hyperparameters->>'calibrate' AS calibrate
   FROM bpr.models WHERE model IN ('t', 'nb', 'implicit') AND active ORDER BY model;
+-- the items' offsets go with the users' (in the item bias column: the notebook's softmax has none)
+SELECT model, hyperparameters->>'item_offsets' AS item_offsets
+  FROM bpr.models WHERE model IN ('t', 'nb', 'implicit') AND active ORDER BY model;
 
 -- the SQL bpr runs ignores the caller's search_path: a shadowing function changes nothing
 CREATE SCHEMA shadow;
