@@ -43,5 +43,6 @@ void		test_metrics(void);
 void		test_trainer(void);
 void		test_keys(void);
 void		test_foldin(void);
+void		test_warm_start(void);
 
 #endif
