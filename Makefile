@@ -15,7 +15,7 @@ SHLIB_LINK = -lopenblas -lm -lpthread
 PG_CPPFLAGS = -Isrc -DBPR_VERSION=\"$(EXTVERSION)\"
 
 # pg_regress: inputs in test/sql, expected outputs in expected/ (test/expected links there)
-REGRESS = setup train errors serve coldstart similar foldin keys versions ownership deploy evaluate quality
+REGRESS = setup train errors serve coldstart similar foldin warmstart keys versions ownership deploy evaluate quality
 # tests that need bpr in shared_preload_libraries (test/run_tests.sh runs them on such a server)
 REGRESS_PRELOADED = shared progress
 REGRESS_OPTS = --inputdir=test --load-extension=bpr

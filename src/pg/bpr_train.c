@@ -39,6 +39,7 @@
 #include "train_args.h"
 #include "util.h"
 #include "validation.h"
+#include "train_warm.h"
 
 PG_FUNCTION_INFO_V1(bpr_train);
 
@@ -233,8 +234,10 @@ typedef struct PhaseTimes
 /* Training data summary (and the score offsets' fit, for cold users and fold-in) as a JSON object */
 static char *
 data_json(const BprDataset *ds, const BprTrainer *t, bool calibrated, float cold_offset,
-		  const BprCalibrationFit *fit, int32 cold_items, const PhaseTimes *pt)
+		  const BprCalibrationFit *fit, int32 cold_items, const PhaseTimes *pt,
+		  const BprWarmReport *warm)
 {
+	char	   *warm_json = warm ? psprintf(", \"warm_start\": %s", bpr_warm_report_json(warm)) : "";
 	char	   *offset = calibrated ? psprintf(", \"cold_user_offset\": %.9g, \"offset_spread\": %.17g, "
 											   "\"offset_global_share\": %.17g", cold_offset,
 											   fit->spread, fit->global_share) : "";
@@ -248,7 +251,7 @@ data_json(const BprDataset *ds, const BprTrainer *t, bool calibrated, float cold
 					ds->users.n, ds->items.n, cold_items, ds->n_ratings, ds->n_positives,
 					ds->n_negatives, t->n_pairs,
 					ds->skipped_null + ds->skipped_nonfinite + ds->skipped_weight, ds->duplicates,
-					psprintf("%s%s", times, offset));
+					psprintf("%s%s%s", times, offset, warm_json));
 }
 
 /*
@@ -400,6 +403,7 @@ bpr_train(PG_FUNCTION_ARGS)
 	double		seconds;
 	double		mark;
 	PhaseTimes	pt;
+	BprWarmReport warm = {0};
 	bool		activated;
 	char	   *deployment;
 	Datum		values[10];
@@ -521,6 +525,12 @@ bpr_train(PG_FUNCTION_ARGS)
 				(errmsg("%d of %d users have no negative item: their " INT64_FORMAT " positives are not trained",
 						ds.users.n - t->n_ok_users, ds.users.n, t->skipped_positives)));
 
+	if (args.warm_start)
+	{
+		alloc.phase = "reading the active version";
+		bpr_warm_start(args.model, &ds, &uenc, &ienc, t, &alloc, &warm);
+	}
+
 	pt.encode = bpr_now() - mark;
 	mark = bpr_now();
 	st.log = palloc0(sizeof(BprLogEntry) * args.cfg.epochs);
@@ -592,7 +602,8 @@ bpr_train(PG_FUNCTION_ARGS)
 	row.seconds = seconds;
 	row.wait_seconds = wait_seconds;
 	row.metrics_json = st.validation && st.best_epoch > 0 ? st.log[st.best_epoch - 1].metrics_json : NULL;
-	row.data_json = data_json(&ds, t, args.calibrate, cold_offset, &fit, cold.n, &pt);
+	row.data_json = data_json(&ds, t, args.calibrate, cold_offset, &fit, cold.n, &pt,
+							  args.warm_start ? &warm : NULL);
 	bpr_store_insert_model(&row);
 	bpr_store_encoding(args.model, version, "user", &uenc);
 	bpr_store_encoding(args.model, version, "item", &ienc);

@@ -160,6 +160,10 @@ void		bpr_store_log(const char *model, int32 version, const BprLogEntry *log, in
 void		bpr_store_load_encoding(const BprModelInfo *info, const char *tower,
 									BprEncoding *enc, MemoryContext mcxt);
 
+/* The feature tower (no ids) a version's stored encoding implies; false if it cannot be built */
+bool		bpr_store_tower_spec(const BprModelInfo *info, const BprEncoding *enc, bool user_side,
+								 BprTowerSpec *spec);
+
 /* Reads a tower's parameters into a tower built for the encoding; false if none stored */
 bool		bpr_store_load_parameters(const BprModelInfo *info, const char *tower,
 									  BprTower *t);

@@ -213,6 +213,41 @@ bpr_store_load_encoding(const BprModelInfo *info, const char *tower, BprEncoding
 	MemoryContextSwitchTo(old);
 }
 
+/* The feature tower (no ids) a version's stored encoding implies; false if it cannot be built */
+bool
+bpr_store_tower_spec(const BprModelInfo *info, const BprEncoding *enc, bool user_side,
+					 BprTowerSpec *spec)
+{
+	int			n_num,
+				n_cat,
+				n_multi;
+
+	memset(spec, 0, sizeof(*spec));
+	bpr_encoding_counts(enc, &n_num, &n_cat, &n_multi);
+	if (n_cat > BPR_MAX_FIELDS || n_multi > BPR_MAX_FIELDS)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("model \"%s\" version %d has too many %s features",
+						info->model, info->version, user_side ? "user" : "item")));
+	spec->n_numeric = n_num;
+	spec->n_cat = n_cat;
+	spec->n_multi = n_multi;
+	for (int f = 0, c = 0, k = 0; f < enc->n_fields; f++)
+	{
+		if (enc->fields[f].kind == BPR_FIELD_CATEGORICAL)
+			spec->cat_card[c++] = enc->fields[f].n_vocab + 1;
+		else if (enc->fields[f].kind == BPR_FIELD_MULTI)
+			spec->multi_card[k++] = enc->fields[f].n_vocab + 1;
+	}
+	spec->field_dim = info->field_dim;
+	spec->n_hidden = user_side ? info->n_user_hidden : info->n_item_hidden;
+	memcpy(spec->hidden, user_side ? info->user_hidden : info->item_hidden, sizeof(spec->hidden));
+	/* the item tower ends in the bias column; the offset column is added after */
+	spec->out_dim = user_side ? info->dim : info->vec_dim - (info->calibrated ? 1 : 0);
+	spec->output = info->output;
+	return bpr_tower_spec_check(spec) == NULL;
+}
+
 /* Reads a tower's parameters into a tower built for the encoding; false if none stored */
 bool
 bpr_store_load_parameters(const BprModelInfo *info, const char *tower, BprTower *t)

@@ -119,7 +119,17 @@ SET bpr.max_memory = '1MB';
 SELECT pg_temp.budget_phase($$SELECT bpr.bpr_train('e', ratings => 'planted.ratings', items => 'planted.items')$$);
 SET bpr.max_memory = '2MB';
 SELECT pg_temp.budget_phase($$SELECT bpr.bpr_train('e', ratings => 'planted.ratings', users => 'planted.users', items => 'planted.items', validation => 'planted.ratings_test')$$);
+-- a warm start reads the active version's vectors: 20,000 items here, far more than this training's
 RESET bpr.max_memory;
+CREATE TABLE planted.many AS SELECT (i % 200) + 1 AS user_id, i AS item_id, 5 AS rating FROM generate_series(1, 20000) i;
+CREATE INDEX ON planted.many (user_id);
+SELECT version FROM bpr.bpr_train('e_warm', ratings => 'planted.many', epochs => 1);
+SET bpr.max_memory = '3MB';
+SELECT pg_temp.budget_phase($$SELECT bpr.bpr_train('e_warm', ratings => 'planted.ratings', warm_start => true)$$);
+SELECT pg_temp.budget_phase($$SELECT bpr.bpr_train('e_warm', ratings => 'planted.ratings')$$);
+RESET bpr.max_memory;
+SELECT bpr.bpr_drop('e_warm');
+DROP TABLE planted.many;
 DROP TABLE planted.wide_items;
 
 -- a cancelled training leaves nothing behind

@@ -95,6 +95,7 @@ main(int argc, char **argv)
 	run_suite("keys", test_keys);
 	run_suite("foldin", test_foldin);
 	run_suite("itemoffset", test_item_offsets);
+	run_suite("warm_start", test_warm_start);
 	printf("%d passed, %d failed\n", unit_passed, unit_failed);
 	free(allocated);
 	return unit_failed == 0 ? 0 : 1;

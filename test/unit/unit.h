@@ -44,5 +44,6 @@ void		test_trainer(void);
 void		test_keys(void);
 void		test_foldin(void);
 void		test_item_offsets(void);
+void		test_warm_start(void);
 
 #endif
