@@ -1,7 +1,8 @@
 /*
- * calibration.c - per-user score offsets
+ * calibration.c - per-user score offsets, and the items' offsets for cold users
  */
 #include <math.h>
+#include <string.h>
 
 #include "calibration.h"
 #include "vecmath.h"
@@ -131,16 +132,30 @@ bpr_calibration_item_offset(const BprCalibrationFit *fit, double weight, int64_t
 	return gap < 0.0 ? (float) (weight * fit->spread * gap) : 0.0f;
 }
 
-/* Adds every rated item's offset to its bias column */
-void
+/* Widens n rows of `from` values by one column: value, or last[r] when last is not NULL */
+static void
+append_column(float *rows, int32_t n, int32_t from, float value, const float *last)
+{
+	/* walk backwards: row r moves from r * from to r * (from + 1), never over an unread row */
+	for (int32_t r = n - 1; r >= 0; r--)
+	{
+		float	   *o = rows + (size_t) r * (from + 1);
+
+		memmove(o, rows + (size_t) r * from, sizeof(float) * (size_t) from);
+		o[from] = last != NULL ? last[r] : value;
+	}
+}
+
+/* Appends the items' offset column: q_i to items, 0 to the (trained) users; returns the new width */
+int32_t
 bpr_calibrate_items(const BprInteractions *d, const BprCalibrationFit *fit, double weight,
-					float *ivec, int32_t vec_dim, int32_t bias_col, int64_t *counts)
+					float *uvec, float *ivec, int32_t vec_dim, int64_t *counts, float *offsets)
 {
 	int64_t    *liked = counts,
 			   *disliked = counts + d->n_items;
 
-	if (!(weight > 0.0) || bias_col < 0 || bias_col >= vec_dim)
-		return;
+	if (!(weight > 0.0))
+		return vec_dim;
 	for (int64_t i = 0; i < 2 * (int64_t) d->n_items; i++)
 		counts[i] = 0;
 	for (int64_t p = 0; p < d->pos_ptr[d->n_users]; p++)
@@ -148,6 +163,8 @@ bpr_calibrate_items(const BprInteractions *d, const BprCalibrationFit *fit, doub
 	for (int64_t p = 0; p < d->neg_ptr[d->n_users]; p++)
 		disliked[d->neg[p]]++;
 	for (int32_t i = 0; i < d->n_items; i++)
-		ivec[(size_t) i * vec_dim + bias_col] +=
-			bpr_calibration_item_offset(fit, weight, liked[i], disliked[i]);
+		offsets[i] = bpr_calibration_item_offset(fit, weight, liked[i], disliked[i]);
+	append_column(uvec, d->n_users, vec_dim, 0.0f, NULL);
+	append_column(ivec, d->n_items, vec_dim, 0.0f, offsets);
+	return vec_dim + 1;
 }

@@ -1,5 +1,5 @@
 /*
- * calibration.h - per-user score offsets
+ * calibration.h - per-user score offsets, and the items' offsets for cold users
  *
  * BPR fixes each user's ranking but not how scores compare across users: the
  * difference s_pos - s_neg ignores any per-user constant.  With explicit
@@ -10,15 +10,17 @@
  * say how likely a rated item is to be liked, across users (seed_auc).
  * The offset is one more vector column: users carry it, items carry a 1.
  *
- * Items get an offset too, added to their bias column (a column where users
- * carry a constant 1): weight * spread * min(0, logit(r_i) - logit(global)),
- * r_i the item's share of liked ratings among its raters, smoothed as a
- * user's.  Trained on liked items against unrated ones, the item bias learns
- * how often an item is rated, not how often it is liked once rated; the
- * offset lowers the items that their raters dislike more than the average
- * item.  Only lowered: raising rarely rated items that were liked would push
- * them into every top-k, where they are seldom rated.  Unlike the users'
- * offsets it changes rankings, which is why its weight is a fraction.
+ * Items get an offset too, for users the model has no vector for (cold
+ * users, scored from their features): weight * spread * min(0, logit(r_i) -
+ * logit(global)), r_i the item's share of liked ratings among its raters,
+ * smoothed as a user's.  Trained on liked items against unrated ones, the
+ * item bias learns how often an item is rated, not how often it is liked
+ * once rated; the offset lowers the items that their raters dislike more than
+ * the average item.  Only lowered: raising rarely rated items that were liked
+ * would push them into every top-k, where they are seldom rated.  It is one
+ * more column after the users' offset column: items carry q_i, users with a
+ * trained vector 0 (their scores stay as without it: it would cost known
+ * users rank_auc), cold users 1.
  */
 #ifndef BPR_CALIBRATION_H
 #define BPR_CALIBRATION_H
@@ -66,12 +68,15 @@ float		bpr_calibration_item_offset(const BprCalibrationFit *fit, double weight,
 										int64_t liked, int64_t disliked);
 
 /*
- * Adds every item's offset (weight, the fit of the users' offsets) to column
- * bias_col of its row of ivec (rows of vec_dim values).  counts is scratch for
- * 2 * d->n_items values.  Items nobody rated are left as they are.
+ * Appends the items' offset column (weight, the fit of the users' offsets):
+ * each item row of ivec gets its offset (0 for items nobody rated), each user
+ * row of uvec a 0.  Rows must have room for vec_dim + 1 values; counts is
+ * scratch for 2 * d->n_items values and offsets for d->n_items (it gets the
+ * items' offsets).  Returns the new width: vec_dim when weight is not
+ * positive (nothing appended), else vec_dim + 1.
  */
-void		bpr_calibrate_items(const BprInteractions *d, const BprCalibrationFit *fit,
-								double weight, float *ivec, int32_t vec_dim, int32_t bias_col,
-								int64_t *counts);
+int32_t		bpr_calibrate_items(const BprInteractions *d, const BprCalibrationFit *fit,
+								double weight, float *uvec, float *ivec, int32_t vec_dim,
+								int64_t *counts, float *offsets);
 
 #endif

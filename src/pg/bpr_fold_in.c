@@ -13,13 +13,17 @@
  * revision, so every backend serves the new vectors from the commit on.
  *
  * A user vector is [embedding (dim) | 1 (with an item bias) | score offset
- * (calibrated models)].  With id embeddings (a hybrid, or a tower without
- * features) fold-in optimises the embedding: for a hybrid it is the features
- * tower's output plus the id embedding, so moving it with the features part
- * fixed moves the id embedding.  Without them (use_ids false, as the
- * notebook preset) a user's vector is a function of their features, and
- * fold-in recomputes it from their feature row.  The offset follows the
- * user's liked share, as calibration fitted it at training.
+ * (calibrated models) | c_u (with the items' offsets)], c_u 1 for a user
+ * scored from their features alone, who gets the items' offsets, else 0; a
+ * new item's is [embedding | bias | 1 | 0: nobody rated it].  With id
+ * embeddings (a hybrid, or a tower without features) fold-in optimises the
+ * embedding: for a hybrid it is the features tower's output plus the id
+ * embedding, so moving it with the features part fixed moves the id
+ * embedding.  Without them (use_ids false, as the notebook preset) a user's
+ * vector is a function of their features, and fold-in recomputes it from
+ * their feature row.  The offset follows the user's liked share, as
+ * calibration fitted it at training; c_u is 0 once the embedding is fitted
+ * to the user's ratings (fold_user).
  */
 #include "postgres.h"
 
@@ -335,7 +339,7 @@ user_interactions(FoldIn *f, int32 u)
 	f->one.rated = f->rated;
 }
 
-/* A new user's first vector: from their features when the user tower has any, else zero */
+/* A new user's first vector, a cold user's: from their features when the user tower has any, else zero */
 static void
 start_vector(FoldIn *f, const BprKey *key, float *v)
 {
@@ -345,7 +349,9 @@ start_vector(FoldIn *f, const BprKey *key, float *v)
 	{
 		memset(v, 0, sizeof(float) * info->vec_dim);
 		if (info->calibrated)
-			v[info->vec_dim - 1] = info->cold_offset;
+			v[bpr_offset_column(info)] = info->cold_offset;
+		if (info->item_offsets)
+			v[bpr_item_offset_column(info)] = 1.0f;
 	}
 	if (info->bias)
 		v[info->dim] = 1.0f;
@@ -362,7 +368,9 @@ fold_user(FoldIn *f, const BprKey *key, int32 u, bool stored, float *v)
 	const BprInteractions *d = &f->ds.inter;
 	int64		liked = u >= 0 ? d->pos_ptr[u + 1] - d->pos_ptr[u] : 0;
 	int64		disliked = u >= 0 ? d->neg_ptr[u + 1] - d->neg_ptr[u] : 0;
-	float		stored_offset = stored && info->calibrated ? v[info->vec_dim - 1] : 0.0f;
+	float		stored_offset = stored && info->calibrated ? v[bpr_offset_column(info)] : 0.0f;
+	float		stored_cold = stored && info->item_offsets ? v[bpr_item_offset_column(info)] : 1.0f;
+	bool		fitted = false;
 
 	if (!f->optimise)
 	{
@@ -390,6 +398,7 @@ fold_user(FoldIn *f, const BprKey *key, int32 u, bool stored, float *v)
 			s.item_dim = info->vec_dim;
 			/* the same vector whichever users a call folds in with this one */
 			bpr_rng_seed(&rng, f->fm.seed ^ bpr_key_hash(key));
+			fitted = f->one.pos_ptr[1] > 0 && bpr_sampler_user_ok(&s, 0);
 			(void) bpr_fold_in_user(&f->fm.cfg, &s, 0, &rng, v, f->work);
 		}
 	}
@@ -401,9 +410,19 @@ fold_user(FoldIn *f, const BprKey *key, int32 u, bool stored, float *v)
 	 * offset.
 	 */
 	if (info->calibrated && f->fm.have_fit)
-		v[info->vec_dim - 1] = bpr_calibration_offset(&f->fm.fit, liked, disliked);
+		v[bpr_offset_column(info)] = bpr_calibration_offset(&f->fm.fit, liked, disliked);
 	else if (info->calibrated && stored)
-		v[info->vec_dim - 1] = stored_offset;
+		v[bpr_offset_column(info)] = stored_offset;
+	/*
+	 * The items' offsets are for users scored from their features alone: a
+	 * vector fitted to the user's ratings now drops them (0), a stored one
+	 * not fitted now keeps its own (0 once trained or fitted), and a new user
+	 * whose vector could not be fitted (no liked item the model has, no
+	 * negative, steps 0, or a model without id embeddings) gets the cold
+	 * user's 1.
+	 */
+	if (info->item_offsets)
+		v[bpr_item_offset_column(info)] = fitted ? 0.0f : stored ? stored_cold : 1.0f;
 }
 
 /* Inserts the new users' vectors waiting in f->fresh */
@@ -652,10 +671,12 @@ add_new_items(FoldIn *f)
 
 		if ((r & 1023) == 0)
 			CHECK_FOR_INTERRUPTS();
-		/* the tower's output (the embedding and the bias), then 1 in the offset column */
+		/* the tower's output (the embedding and the bias), 1 in the users' offset column, no offset of its own */
 		bpr_tower_forward(tower, &feats, &r, 1, false, v);
 		if (info->calibrated)
-			v[info->vec_dim - 1] = 1.0f;
+			v[bpr_offset_column(info)] = 1.0f;
+		if (info->item_offsets)
+			v[bpr_item_offset_column(info)] = 0.0f;
 	}
 	bpr_store_vectors(info->model, f->fm.version, "item", &sorted, 0, sorted.n,
 					  f->next_item_id, vecs, info->vec_dim, true, NULL);

@@ -291,8 +291,11 @@ cold_item_vectors(const BprTrainArgs *a, const BprEncoding *ienc, const BprDatas
 			rows[j] = first + j;
 		bpr_tower_forward(t->item, &f, rows, m, false, vecs + (size_t) first * vec_dim);
 	}
-	/* the tower's output, then 1 in the score offset column */
+	/* the tower's output, then 1 in the users' offset column and no offset of their own */
 	bpr_widen_rows(vecs, vecs, keys.n, t->vec_dim, vec_dim, NULL);
+	if (a->item_offsets > 0.0)
+		for (int32 r = 0; r < keys.n; r++)
+			vecs[(size_t) r * vec_dim + vec_dim - 1] = 0.0f;
 	return vecs;
 }
 
@@ -554,11 +557,11 @@ bpr_train(PG_FUNCTION_ARGS)
 
 	pt.train = bpr_now() - mark;
 	mark = bpr_now();
-	/* the vectors to store: tower outputs, then the users' score offsets */
+	/* the vectors to store: tower outputs, the users' score offsets, then the items' */
 	bpr_progress_phase("storing");
 	alloc.phase = "storing the version";
-	uvec = bpr_pg_alloc(&alloc, (size_t) ds.users.n, sizeof(float) * (t->vec_dim + 1), "user vectors");
-	ivec = bpr_pg_alloc(&alloc, (size_t) ds.items.n, sizeof(float) * (t->vec_dim + 1), "item vectors");
+	uvec = bpr_pg_alloc(&alloc, (size_t) ds.users.n, sizeof(float) * (t->vec_dim + 2), "user vectors");
+	ivec = bpr_pg_alloc(&alloc, (size_t) ds.items.n, sizeof(float) * (t->vec_dim + 2), "item vectors");
 	bpr_trainer_user_vectors(t, uvec);
 	bpr_trainer_item_vectors(t, ivec);
 	vec_dim = t->vec_dim;
@@ -570,10 +573,11 @@ bpr_train(PG_FUNCTION_ARGS)
 	args.calibrate = vec_dim > t->vec_dim;
 	if (!args.calibrate)
 		args.item_offsets = 0.0;
-	/* the items' offsets, in their bias column (the last of the tower's output) */
+	/* the items' offsets, in a column of their own: trained users carry 0 there, cold ones 1 */
 	if (args.item_offsets > 0.0)
-		bpr_calibrate_items(&ds.inter, &fit, args.item_offsets, ivec, vec_dim, t->vec_dim - 1,
-							bpr_pg_alloc(&alloc, (size_t) ds.items.n, 2 * sizeof(int64), "item rating counts"));
+		vec_dim = bpr_calibrate_items(&ds.inter, &fit, args.item_offsets, uvec, ivec, vec_dim,
+									  bpr_pg_alloc(&alloc, (size_t) ds.items.n, 2 * sizeof(int64), "item rating counts"),
+									  bpr_pg_alloc(&alloc, (size_t) ds.items.n, sizeof(float), "item offsets"));
 	cvec = cold_item_vectors(&args, &ienc, &ds, t, vec_dim, &alloc, &cold);
 	pt.finish = bpr_now() - mark;
 	seconds = bpr_now() - start;

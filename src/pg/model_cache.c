@@ -461,15 +461,24 @@ cold_start_vector(BprCachedModel *m, bool user_side, const BprKey *key, bool mis
 	}
 	bpr_encoding_encode_row(&side->encoding, values, nulls, &f);
 	bpr_tower_forward(side->tower, &f, &row, 1, false, out);
-	/* users: 1 in the bias column, the cold offset last; items: 1 in the offset column */
+	/*
+	 * Users: 1 in the bias column, the cold offset, and 1 in the items' offset
+	 * column (a cold user gets the items' offsets); items: 1 in the users'
+	 * offset column, and no offset of their own (nobody rated them).
+	 */
 	if (user_side)
 	{
 		bpr_widen_rows(out, out, 1, m->info.dim, m->info.vec_dim, NULL);
 		if (m->info.calibrated)
-			out[m->info.vec_dim - 1] = m->info.cold_offset;
+			out[bpr_offset_column(&m->info)] = m->info.cold_offset;
 	}
-	else if (m->info.calibrated)
-		out[m->info.vec_dim - 1] = 1.0f;
+	else
+	{
+		if (m->info.calibrated)
+			out[bpr_offset_column(&m->info)] = 1.0f;
+		if (m->info.item_offsets)
+			out[bpr_item_offset_column(&m->info)] = 0.0f;
+	}
 	return true;
 }
 

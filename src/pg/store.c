@@ -385,7 +385,8 @@ bpr_store_model_info(const char *model, int32 version, BprModelInfo *info, Memor
 				"coalesce((m.hyperparameters->>'positive_threshold')::float8, 4), "
 				"coalesce((m.hyperparameters->>'negative_threshold')::float8, 3), "
 				"(m.data->>'cold_user_offset')::float8, m.hyperparameters::text, "
-				"m.ratings_table, m.users_table, m.items_table "
+				"m.ratings_table, m.users_table, m.items_table, "
+				"coalesce((m.hyperparameters->>'item_offsets')::float8, 0) > 0 "
 				"FROM bpr.models m JOIN bpr.model_names n USING (model) "
 				"WHERE m.model = $1 AND (m.version = $2 OR ($2 = 0 AND m.active))",
 				2, types, values, NULL, true, SPI_OK_SELECT);
@@ -428,6 +429,15 @@ bpr_store_model_info(const char *model, int32 version, BprModelInfo *info, Memor
 	info->calibrated = !isnull;
 	info->cold_offset = isnull ? 0.0f : (float) DatumGetFloat8(d);
 	info->hyperparameters = col_text(27);
+
+	/*
+	 * The items' offsets have a column of their own, after the users'
+	 * (versions trained before them have no item_offsets).  A version built
+	 * while they were added to the bias column is one column narrower: it
+	 * keeps serving them there, to every user.
+	 */
+	info->item_offsets = info->calibrated && DatumGetBool(col(31, &isnull)) &&
+		info->vec_dim == info->dim + (info->bias ? 1 : 0) + 2;
 	MemoryContextSwitchTo(old);
 	/* the tables as this node knows them: by name when the stored OID is another node's */
 	info->ratings = resolve_table(info->ratings, col_text(28));
@@ -437,7 +447,8 @@ bpr_store_model_info(const char *model, int32 version, BprModelInfo *info, Memor
 	/* the registry is data that a privileged role can change: check what sizes depend on */
 	if (info->dim < 1 || info->dim > 4096 || info->field_dim < 1 || info->field_dim > 4096 ||
 		(int) info->output < 0 ||
-		info->vec_dim != info->dim + (info->bias ? 1 : 0) + (info->calibrated ? 1 : 0) ||
+		info->vec_dim != info->dim + (info->bias ? 1 : 0) + (info->calibrated ? 1 : 0) +
+		(info->item_offsets ? 1 : 0) ||
 		!bpr_key_type_supported(info->user_key_type) || !bpr_key_type_supported(info->item_key_type))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),

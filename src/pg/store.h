@@ -42,8 +42,10 @@ typedef struct BprModelInfo
 	double		positive_threshold;
 	double		negative_threshold;
 	int32		vec_dim;		/* stored vector width */
-	bool		calibrated;		/* the last column is a user score offset */
+	bool		calibrated;		/* a users' score offset column (users: offset_u, items: 1) */
 	float		cold_offset;	/* offset of a user with no ratings */
+	bool		item_offsets;	/* the last column holds the items' score offsets (items: q_i;
+								 * users: 1 when scored cold, from features, else 0) */
 	int32		dim;
 	int32		field_dim;
 	BprOutputKind output;
@@ -55,6 +57,26 @@ typedef struct BprModelInfo
 	int32		item_hidden[BPR_MAX_LAYERS];
 	char	   *hyperparameters;	/* the registry's JSON, as text */
 } BprModelInfo;
+
+/*
+ * Vector layout: [embedding (dim) | item bias (items: b_i, users: 1) | users'
+ * offset (users: offset_u, items: 1) | items' offset (items: q_i, users: c_u)],
+ * the last three present with bias, calibrated and item_offsets.
+ */
+
+/* Column of the users' score offset, or -1 without one */
+static inline int32
+bpr_offset_column(const BprModelInfo *info)
+{
+	return info->calibrated ? info->dim + (info->bias ? 1 : 0) : -1;
+}
+
+/* Column of the items' score offset, or -1 without one */
+static inline int32
+bpr_item_offset_column(const BprModelInfo *info)
+{
+	return info->item_offsets ? info->vec_dim - 1 : -1;
+}
 
 /* Everything a training writes in a version's registry row */
 typedef struct BprModelRow

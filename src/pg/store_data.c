@@ -242,8 +242,8 @@ bpr_store_tower_spec(const BprModelInfo *info, const BprEncoding *enc, bool user
 	spec->field_dim = info->field_dim;
 	spec->n_hidden = user_side ? info->n_user_hidden : info->n_item_hidden;
 	memcpy(spec->hidden, user_side ? info->user_hidden : info->item_hidden, sizeof(spec->hidden));
-	/* the item tower ends in the bias column; the offset column is added after */
-	spec->out_dim = user_side ? info->dim : info->vec_dim - (info->calibrated ? 1 : 0);
+	/* the item tower ends in the bias column; the offset columns are added after */
+	spec->out_dim = user_side ? info->dim : info->dim + (info->bias ? 1 : 0);
 	spec->output = info->output;
 	return bpr_tower_spec_check(spec) == NULL;
 }

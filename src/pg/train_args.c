@@ -44,7 +44,7 @@ typedef struct BprPreset
 	double		positive_threshold;
 	double		negative_threshold;
 	bool		calibrate;
-	double		item_offsets;	/* weight of the items' offsets (with calibrate and a bias column) */
+	double		item_offsets;	/* weight of the items' offsets for cold users (with calibrate and a bias column) */
 } BprPreset;
 
 static const BprPreset presets[] = {
@@ -336,7 +336,7 @@ bpr_train_args_parse(FunctionCallInfo fcinfo, BprTrainArgs *a)
 
 	if ((s = (char *) bpr_train_config_check(c)) != NULL)
 		BAD_VALUE("%s", s);
-	/* the items' offsets go with the users' and live in the bias column */
+	/* the items' offsets go with the users' and make up for what a linear output's item bias learns */
 	if (!a->calibrate || !c->bias)
 		a->item_offsets = 0.0;
 }

@@ -33,7 +33,7 @@ typedef struct BprTrainArgs
 	Oid			validation;		/* InvalidOid: none */
 	int32		patience;		/* 0: no early stopping */
 	bool		calibrate;		/* per-user score offsets (explicit ratings) */
-	double		item_offsets;	/* weight of the items' offsets (0: none; needs calibrate and a bias column) */
+	double		item_offsets;	/* weight of the items' offsets for cold users (0: none; needs calibrate and a bias column) */
 	BprActivate activate;		/* when the new version becomes the active one */
 	int32		keep_versions;	/* versions kept after training (0: all) */
 	int32		threads;		/* training threads (0: bpr.threads) */

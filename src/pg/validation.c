@@ -67,9 +67,6 @@ bpr_validation_prepare(Oid relid, const BprTrainArgs *args, const BprDataset *ds
 	v->user_vecs = bpr_pg_alloc(alloc, (size_t) ds->users.n, sizeof(float) * (args->cfg.dim + 2), "user vectors");
 	v->item_vecs = bpr_pg_alloc(alloc, (size_t) ds->items.n, sizeof(float) * (args->cfg.dim + 2), "item vectors");
 	v->offsets = args->calibrate ? bpr_pg_alloc(alloc, (size_t) ds->users.n, sizeof(float), "user offsets") : NULL;
-	v->item_offsets = args->calibrate ? args->item_offsets : 0.0;
-	v->item_counts = v->item_offsets > 0.0 ?
-		bpr_pg_alloc(alloc, (size_t) ds->items.n, 2 * sizeof(int64), "item rating counts") : NULL;
 	v->train = &ds->inter;
 	bpr_pg_alloc_init_scratch(&v->scratch, alloc, scratch_cxt);
 	v->input.n_users = ds->users.n;
@@ -91,19 +88,14 @@ void
 bpr_validation_run(BprValidation *v, BprTrainer *t, BprMetricsResult *res)
 {
 	float		cold_offset;
-	BprCalibrationFit fit;
 
 	bpr_trainer_user_vectors(t, v->user_vecs);
 	bpr_trainer_item_vectors(t, v->item_vecs);
 	v->input.vec_dim = t->vec_dim;
 	if (v->offsets)
-		v->input.vec_dim = bpr_calibrate_vectors_fit(v->train, v->user_vecs, v->item_vecs, t->vec_dim,
-													 v->offsets, &cold_offset, &fit,
-													 bpr_check_interrupts, NULL);
-	/* the items' offsets as training will store them (none when no offsets were fitted) */
-	if (v->item_offsets > 0.0 && v->input.vec_dim > t->vec_dim)
-		bpr_calibrate_items(v->train, &fit, v->item_offsets, v->item_vecs, v->input.vec_dim,
-							t->vec_dim - 1, v->item_counts);
+		v->input.vec_dim = bpr_calibrate_vectors(v->train, v->user_vecs, v->item_vecs, t->vec_dim,
+												 v->offsets, &cold_offset, bpr_check_interrupts, NULL);
+	/* the items' offsets are not added: they apply to cold users, and validation users are trained */
 	/* the metrics' scratch is charged to the training's budget, and freed right after */
 	bpr_evaluate_model(&v->input, &v->scratch.base, bpr_check_interrupts, NULL, res);
 	bpr_pg_alloc_reset(&v->scratch);

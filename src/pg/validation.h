@@ -19,8 +19,6 @@ typedef struct BprValidation
 	float	   *user_vecs;
 	float	   *item_vecs;
 	float	   *offsets;		/* NULL: no calibration */
-	double		item_offsets;	/* weight of the items' offsets (0: none) */
-	int64	   *item_counts;	/* their scratch */
 	const BprInteractions *train;
 	BprPgAlloc	scratch;		/* each run's scratch, charged to the training's budget */
 } BprValidation;

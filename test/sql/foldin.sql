@@ -48,14 +48,23 @@ SELECT bpr.bpr_drop('fold_check');
 -- the new user got a vector and recommendations of the genre they like (drama, item_id % 4 = 2)
 SELECT count(*) AS k, count(*) FILTER (WHERE item_id % 4 = 2) >= 8 AS mostly_drama
   FROM bpr.bpr_recommend(9001, 10, 'fold');
--- their score offset is the one calibration gives their liked share (20 liked, 5 disliked)
-SELECT abs(e.vector[cardinality(e.vector)] -
+-- their score offset is the one calibration gives their liked share (20 liked, 5 disliked); fitted to
+-- their ratings, their vector has no items' offsets (0 in the last column, as a trained user's)
+SELECT abs(e.vector[cardinality(e.vector) - 1] -
            (m.data->>'offset_spread')::float8 *
            ln(((20 + 2 * (m.data->>'offset_global_share')::float8) / 27) /
               (1 - (20 + 2 * (m.data->>'offset_global_share')::float8) / 27))) < 1e-4 AS calibrated_offset,
-       e.vector[(m.hyperparameters->>'dim')::int + 1] = 1 AS bias_column
+       e.vector[(m.hyperparameters->>'dim')::int + 1] = 1 AS bias_column,
+       e.vector[cardinality(e.vector)] = 0 AS no_item_offsets
   FROM bpr.embeddings e JOIN bpr.models m USING (model, version)
  WHERE e.model = 'fold' AND e.side = 'user' AND e.id = 9001;
+-- a new user with no liked item keeps the vector of a cold user, who gets the items' offsets (1)
+BEGIN;
+INSERT INTO planted.fr SELECT 9002, item_id, 1 FROM planted.fi WHERE item_id <= 5;
+SELECT users, new_users FROM bpr.bpr_fold_in('fold', users => ARRAY[9002]);
+SELECT e.vector[cardinality(e.vector)] = 1 AS cold_item_offsets
+  FROM bpr.embeddings e WHERE e.model = 'fold' AND e.side = 'user' AND e.id = 9002;
+ROLLBACK;
 
 -- a folded-in user's top 10 moves toward their new interactions: user 4 (group 0, action) turns to scifi
 SELECT count(*) FILTER (WHERE item_id % 4 = 3) AS scifi_before FROM bpr.bpr_recommend(4, 10, 'fold');
@@ -85,12 +94,13 @@ SELECT vector::text = :'alone' AS same_vector, vector::text <> (SELECT vector::t
   FROM bpr.embeddings WHERE model = 'fold' AND side = 'user' AND id = 20;
 ROLLBACK;
 
--- steps => 0 keeps the embedding and recomputes the offset
+-- steps => 0 keeps the embedding and recomputes the offset; a trained user stays without the items' offsets
 BEGIN;
 INSERT INTO planted.fr VALUES (30, pg_temp.unrated(30), 1);
 SELECT users FROM bpr.bpr_fold_in('fold', users => '{30}', steps => 0);
 SELECT e.vector[1:64] = b.vector[1:64] AS same_embedding,
-       e.vector[cardinality(e.vector)] < b.vector[cardinality(b.vector)] AS lower_offset
+       e.vector[cardinality(e.vector) - 1] < b.vector[cardinality(b.vector) - 1] AS lower_offset,
+       e.vector[cardinality(e.vector)] = 0 AND b.vector[cardinality(b.vector)] = 0 AS no_item_offsets
   FROM bpr.embeddings e JOIN before b ON b.id = e.id WHERE e.model = 'fold' AND e.side = 'user' AND e.id = 30;
 ROLLBACK;
 
@@ -103,7 +113,9 @@ SELECT users FROM bpr.bpr_fold_in('fold', users => '{}'::int[]);
 -- new products in the items table get cold vectors from their features
 INSERT INTO planted.fi VALUES (5001, 'New drama', '{drama}', 2021, 9.99), (5002, 'New scifi', '{scifi}', 2021, 9.99);
 SELECT users, items FROM bpr.bpr_fold_in('fold');
-SELECT id, cold, cardinality(vector) = (SELECT vector_width FROM bpr.models WHERE model = 'fold') AS width
+-- (1 in the users' offset column, and no offset of their own: nobody rated them)
+SELECT id, cold, cardinality(vector) = (SELECT vector_width FROM bpr.models WHERE model = 'fold') AS width,
+       vector[cardinality(vector) - 1] = 1 AND vector[cardinality(vector)] = 0 AS offset_columns
   FROM bpr.embeddings WHERE model = 'fold' AND side = 'item' AND id > 5000 ORDER BY id;
 SELECT count(*) AS new_items_ranked FROM bpr.bpr_recommend(42, 1000, 'fold') WHERE item_id > 5000;
 SELECT count(*) AS unless_cold_items_false FROM bpr.bpr_recommend(42, 1000, 'fold', cold_items => false) WHERE item_id > 5000;
@@ -173,7 +185,8 @@ SELECT version FROM bpr.bpr_train('foldf', ratings => 'planted.fr', users => 'pl
 UPDATE planted.fu SET (age, segment, active) = (SELECT age, segment, active FROM planted.fu WHERE user_id = 43)
  WHERE user_id = 42;
 SELECT users FROM bpr.bpr_fold_in('foldf', users => ARRAY[42]);
-SELECT max(abs(x - y)) < 1e-5 AS like_twin
+-- (a trained user keeps no items' offsets)
+SELECT max(abs(x - y)) < 1e-5 AS like_twin, min(a.vector[cardinality(a.vector)]) = 0 AS no_item_offsets
   FROM bpr.embeddings a, bpr.embeddings b, unnest(a.vector[1:64], b.vector[1:64]) AS t(x, y)
  WHERE a.model = 'foldf' AND a.side = 'user' AND a.id = 42 AND b.model = 'foldf' AND b.side = 'user' AND b.id = 43;
 

@@ -118,12 +118,18 @@ SELECT users, items FROM bpr.bpr_train('odd', ratings => 'planted."Odd Ratings"'
                                        item_column => 'Item', rating_column => 'Stars', epochs => 1);
 SELECT count(*) FROM bpr.bpr_recommend(1, 3, 'odd');
 
--- explicit ratings get per-user score offsets (the last vector column); the notebook and implicit feedback do not
+-- explicit ratings get per-user score offsets (a vector column after the bias); the notebook and implicit feedback do not
 SELECT model, vector_width, data ? 'cold_user_offset' AS calibrated, hyperparameters->>'calibrate' AS calibrate
   FROM bpr.models WHERE model IN ('t', 'nb', 'implicit') AND active ORDER BY model;
--- the items' offsets go with the users' (in the item bias column: the notebook's softmax has none)
-SELECT model, hyperparameters->>'item_offsets' AS item_offsets
+-- the items' offsets for cold users go with the users' and an item bias (the notebook's softmax has none):
+-- one more column, last, where items carry their offset and trained users 0
+SELECT model, hyperparameters->>'item_offsets' AS item_offsets, vector_width - (hyperparameters->>'dim')::int AS extra_columns
   FROM bpr.models WHERE model IN ('t', 'nb', 'implicit') AND active ORDER BY model;
+SELECT max(abs(e.vector[cardinality(e.vector)])) FILTER (WHERE e.side = 'user') = 0 AS users_last_zero,
+       min(e.vector[cardinality(e.vector)]) FILTER (WHERE e.side = 'item') < 0 AS items_lowered,
+       max(e.vector[cardinality(e.vector)]) FILTER (WHERE e.side = 'item') = 0 AS items_never_raised,
+       min(e.vector[cardinality(e.vector) - 1]) FILTER (WHERE e.side = 'item') = 1 AS items_one_for_user_offset
+  FROM bpr.embeddings e JOIN bpr.models m USING (model, version) WHERE m.model = 't' AND m.active;
 
 -- the SQL bpr runs ignores the caller's search_path: a shadowing function changes nothing
 CREATE SCHEMA shadow;

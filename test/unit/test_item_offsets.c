@@ -1,9 +1,10 @@
 /*
- * test_item_offsets.c - the items' score offsets (calibration.c)
+ * test_item_offsets.c - the items' score offsets for cold users (calibration.c)
  */
 #include <string.h>
 
 #include "calibration.h"
+#include "vecmath.h"
 #include "unit.h"
 
 /*
@@ -38,62 +39,90 @@ test_item_offset(void)
 				2.0 * bpr_calibration_item_offset(&fit, 0.5, 1, 4), 1e-6);
 }
 
-/* The offsets land in the bias column of rated items only, each as its counts give it */
+/* The offsets land in a column of their own: q_i for items (0 unrated), 0 for users */
 static void
 test_calibrate_items(void)
 {
 	BprCalibrationFit fit = {.spread = 1.5, .global_share = 7.0 / 12.0};
-	float		ivec[4 * 3],
-				before[4 * 3];
+	float		ivec[4 * 4],
+				uvec[5 * 4],
+				before_i[4 * 3],
+				before_u[5 * 3],
+				offsets[4];
 	int64_t		counts[2 * 4];
 
 	for (int i = 0; i < 4 * 3; i++)
-		ivec[i] = before[i] = 0.1f * (float) i;
-	bpr_calibrate_items(&inter, &fit, 0.5, ivec, 3, 1, counts);
+		ivec[i] = before_i[i] = 0.1f * (float) i;
+	for (int i = 0; i < 5 * 3; i++)
+		uvec[i] = before_u[i] = 0.2f * (float) i - 1.0f;
+	CHECK(bpr_calibrate_items(&inter, &fit, 0.5, uvec, ivec, 3, counts, offsets) == 4);
+	/* the other columns are untouched, in rows of 4 */
 	for (int i = 0; i < 4; i++)
+		for (int c = 0; c < 3; c++)
+			CHECK(ivec[i * 4 + c] == before_i[i * 3 + c]);
+	for (int u = 0; u < 5; u++)
 	{
-		/* the other columns are untouched */
-		CHECK(ivec[i * 3] == before[i * 3]);
-		CHECK(ivec[i * 3 + 2] == before[i * 3 + 2]);
+		for (int c = 0; c < 3; c++)
+			CHECK(uvec[u * 4 + c] == before_u[u * 3 + c]);
+		CHECK(uvec[u * 4 + 3] == 0.0f);	/* trained users: no item offsets */
 	}
-	CHECK(ivec[0 * 3 + 1] == before[0 * 3 + 1]);	/* liked by everyone: no penalty */
-	CHECK(ivec[1 * 3 + 1] == before[1 * 3 + 1] + bpr_calibration_item_offset(&fit, 0.5, 1, 4));
-	CHECK(ivec[1 * 3 + 1] < before[1 * 3 + 1]);
-	CHECK(ivec[2 * 3 + 1] == before[2 * 3 + 1] + bpr_calibration_item_offset(&fit, 0.5, 1, 1));
-	CHECK(ivec[2 * 3 + 1] < before[2 * 3 + 1]);
-	CHECK(ivec[2 * 3 + 1] > ivec[1 * 3 + 1] - before[1 * 3 + 1] + before[2 * 3 + 1]);
-	CHECK(ivec[3 * 3 + 1] == before[3 * 3 + 1]);	/* rated by nobody */
+	for (int i = 0; i < 4; i++)
+		CHECK(ivec[i * 4 + 3] == offsets[i]);
+	CHECK(offsets[0] == 0.0f);	/* liked by everyone: no penalty */
+	CHECK(offsets[1] == bpr_calibration_item_offset(&fit, 0.5, 1, 4));
+	CHECK(offsets[1] < 0.0f);
+	CHECK(offsets[2] == bpr_calibration_item_offset(&fit, 0.5, 1, 1));
+	CHECK(offsets[2] < 0.0f);
+	CHECK(offsets[2] > offsets[1]);
+	CHECK(offsets[3] == 0.0f);	/* rated by nobody */
 
-	/* weight 0, or no bias column: nothing changes */
-	memcpy(ivec, before, sizeof(ivec));
-	bpr_calibrate_items(&inter, &fit, 0.0, ivec, 3, 1, counts);
-	CHECK(memcmp(ivec, before, sizeof(ivec)) == 0);
-	bpr_calibrate_items(&inter, &fit, 0.5, ivec, 3, -1, counts);
-	CHECK(memcmp(ivec, before, sizeof(ivec)) == 0);
+	/* weight 0: nothing appended, nothing changed */
+	memcpy(ivec, before_i, sizeof(before_i));
+	memcpy(uvec, before_u, sizeof(before_u));
+	CHECK(bpr_calibrate_items(&inter, &fit, 0.0, uvec, ivec, 3, counts, offsets) == 3);
+	CHECK(memcmp(ivec, before_i, sizeof(before_i)) == 0);
+	CHECK(memcmp(uvec, before_u, sizeof(before_u)) == 0);
 }
 
-/* The fit of the users' offsets, then the items': the global share is the fit's */
+/*
+ * The fit of the users' offsets, then the items': the layout is [tower |
+ * offset_u, 1 | c_u, q_i], and a trained user's scores are those without the
+ * items' offsets, bit for bit
+ */
 static void
 test_with_user_fit(void)
 {
-	float		uvec[5 * 3],
-				ivec[4 * 3];
+	float		uvec[5 * 4],
+				ivec[4 * 4],
+				u3[5 * 3],
+				i3[4 * 3];
 	float		offsets[5],
+				item_offsets[4],
 				cold;
 	int64_t		counts[2 * 4];
 	BprCalibrationFit fit;
 
-	for (int i = 0; i < 5 * 3; i++)
+	for (int i = 0; i < 5 * 4; i++)
 		uvec[i] = 0.05f * (float) (i % 7) - 0.1f;
-	for (int i = 0; i < 4 * 3; i++)
+	for (int i = 0; i < 4 * 4; i++)
 		ivec[i] = 0.03f * (float) (i % 5) + 0.2f;
 	CHECK(bpr_calibrate_vectors_fit(&inter, uvec, ivec, 2, offsets, &cold, &fit, NULL, NULL) == 3);
 	CHECK_CLOSE(fit.global_share, 7.0 / 12.0, 1e-12);
-	bpr_calibrate_items(&inter, &fit, 0.5, ivec, 3, 1, counts);
-	/* items still carry a 1 in the users' offset column */
+	memcpy(u3, uvec, sizeof(u3));
+	memcpy(i3, ivec, sizeof(i3));
+	CHECK(bpr_calibrate_items(&inter, &fit, 0.5, uvec, ivec, 3, counts, item_offsets) == 4);
 	for (int i = 0; i < 4; i++)
-		CHECK(ivec[i * 3 + 2] == 1.0f);
-	CHECK(ivec[1 * 3 + 1] < 0.03f * (float) (3 % 5) + 0.2f);
+	{
+		CHECK(ivec[i * 4 + 2] == 1.0f);	/* items carry a 1 in the users' offset column */
+		CHECK(ivec[i * 4 + 3] == item_offsets[i]);
+	}
+	CHECK(item_offsets[1] < 0.0f);
+	for (int u = 0; u < 5; u++)
+	{
+		CHECK(uvec[u * 4 + 2] == offsets[u]);
+		for (int i = 0; i < 4; i++)
+			CHECK(bpr_dot(uvec + u * 4, ivec + i * 4, 4) == bpr_dot(u3 + u * 3, i3 + i * 3, 3));
+	}
 }
 
 void
