@@ -238,6 +238,10 @@ session_send trainer "SET bpr.progress = off; SET client_min_messages = warning;
 wait_for "$coord_port" "SELECT state = 'idle in transaction' FROM pg_stat_activity WHERE application_name = 'bpr_citus_trainer'" ||
 	echo "the training did not finish" >&2
 check "the open transaction trained version 2" "$(cat "$work/trainer.out")" "2"
+session_send trainer "$topk; $scores;"
+for _ in $(seq 1 300); do [ "$(wc -l <"$work/trainer.out")" -ge 3 ] && break; sleep 0.1; done
+check "inside it, pushed-down serving answers with version 2" "$(sed -n '2,3p' "$work/trainer.out" | paste -sd ' ')" \
+	"$expected_v2"
 check "while it is open, every node has version 1 active" "$(everywhere "$active")" "$(each 1)"
 check "while it is open, every node serves version 1" "$(everywhere "$direct")" "$(each "$direct_v1")"
 check "while it is open, pushed-down serving answers with version 1" "$(answers coord)" "$expected_v1"
