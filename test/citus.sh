@@ -131,6 +131,7 @@ session_backend() {
 
 section "Citus"
 if ! citus_build; then
+	reported=1
 	echo "citus: 0 passed, 1 failed"
 	exit 1
 fi
