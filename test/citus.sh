@@ -258,20 +258,31 @@ pids="SELECT string_agg(DISTINCT pid::text, ',') FROM (SELECT pg_backend_pid() A
 activate() { echo "\\! psql -X -q -h localhost -p $coord_port -U postgres -d $citus_db -c \"SELECT bpr.bpr_activate('m', $1)\" >/dev/null"; }
 out=$(coord -c "SET citus.max_adaptive_executor_pool_size = 1" -f - <<SQL
 $pids;
-$topk; $scores;
+$topk; $scores; $direct;
 $(activate 1)
-$topk; $scores;
+$topk; $scores; $direct;
 $pids;
 $(activate 2)
-$topk; $scores;
+$topk; $scores; $direct;
 $pids;
 SQL
 )
 mapfile -t lines <<<"$out"
-check "the worker backends stayed the same" "${lines[0]} ${lines[0]}" "${lines[5]} ${lines[8]}"
-check "they served version 2 first" "${lines[1]} ${lines[2]}" "$expected_v2"
-check "the next statement after activating version 1 serves it" "${lines[3]} ${lines[4]}" "$expected_v1"
-check "the next statement after activating version 2 serves it" "${lines[6]} ${lines[7]}" "$expected_v2"
+check "the worker backends stayed the same" "${lines[0]} ${lines[0]}" "${lines[7]} ${lines[11]}"
+check "they served version 2 first, and so did the coordinator" "${lines[1]} ${lines[2]} ${lines[3]}" "$expected_v2 $direct_v2"
+check "the next statement after activating version 1 serves it" "${lines[4]} ${lines[5]} ${lines[6]}" "$expected_v1 $direct_v1"
+check "the next statement after activating version 2 serves it" "${lines[8]} ${lines[9]} ${lines[10]}" "$expected_v2 $direct_v2"
+# and a session of a client connected to a worker
+out=$(citus_q "$w1_port" -f - <<SQL
+$direct;
+$(activate 1)
+$direct;
+$(activate 2)
+$direct;
+SQL
+)
+check "on a worker, a session sees each activation at its next statement" "$(paste -sd ' ' <<<"$out")" \
+	"$direct_v2 $direct_v1 $direct_v2"
 
 section "(d) ownership on the workers"
 for port in "$coord_port" "$w1_port"; do
