@@ -309,3 +309,271 @@ RETURNS double precision
 AS 'MODULE_PATHNAME', 'bpr_benchmark_sgemv' LANGUAGE C VOLATILE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION @extschema@.bpr_benchmark_sgemv(text, integer) IS
 	'milliseconds of one plain cblas_sgemv over the model''s item matrix (the bound of bpr_recommend), for benchmarks';
+
+-- Citus (bpr_distribute, bpr_undistribute): bpr's tables that Citus knows, or does not, FK parents first
+CREATE FUNCTION @extschema@.citus_tables(distributed boolean, caller text)
+RETURNS SETOF regclass
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	coordinator boolean;
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = current_user AND r.rolsuper) THEN
+		RAISE EXCEPTION '% must be run by a superuser', caller USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM pg_extension e WHERE e.extname = 'citus') THEN
+		RAISE EXCEPTION 'extension "citus" is not installed in this database'
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  HINT = format('%s is for a Citus cluster; on a single server bpr needs nothing more.', caller);
+	END IF;
+	-- Citus is reached through EXECUTE only: nothing in bpr's install script needs it
+	EXECUTE 'SELECT pg_catalog.citus_is_coordinator()' INTO coordinator;
+	IF NOT coordinator THEN
+		RAISE EXCEPTION '% must be run on the coordinator', caller USING ERRCODE = 'object_not_in_prerequisite_state';
+	END IF;
+	RETURN QUERY EXECUTE $q$
+		WITH RECURSIVE members AS (
+			SELECT c.oid FROM pg_depend d JOIN pg_class c ON c.oid = d.objid
+			 WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_extension'::regclass
+			   AND d.refobjid = (SELECT e.oid FROM pg_extension e WHERE e.extname = 'bpr')
+			   AND d.deptype = 'e' AND c.relkind = 'r'),
+		depth (rel, n) AS (
+			SELECT m.oid, 0 FROM members m
+			UNION ALL
+			SELECT k.conrelid, d.n + 1 FROM depth d
+			  JOIN pg_constraint k ON k.confrelid = d.rel AND k.contype = 'f' AND k.conrelid <> k.confrelid
+			 WHERE k.conrelid IN (SELECT m.oid FROM members m) AND d.n < 100)
+		SELECT d.rel::regclass FROM depth d
+		 WHERE EXISTS (SELECT 1 FROM pg_dist_partition p WHERE p.logicalrelid = d.rel) = $1
+		 GROUP BY d.rel ORDER BY max(d.n), d.rel::regclass::text$q$ USING distributed;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.citus_tables(boolean, text) IS
+	'Citus: bpr''s tables that are (or are not) Citus tables, foreign-key parents first; raises unless a superuser runs it on a Citus coordinator';
+
+-- Citus: runs commands on every worker, in one transaction a worker, without DDL propagation
+CREATE FUNCTION @extschema@.citus_on_workers(commands text[])
+RETURNS void
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	script text := format('DO %L', 'BEGIN PERFORM pg_catalog.set_config(''citus.enable_ddl_propagation'', ''off'', true); '
+		|| (SELECT string_agg(format('EXECUTE %L;', c), ' ' ORDER BY n) FROM unnest(commands) WITH ORDINALITY u (c, n))
+		|| ' END');
+	r record;
+BEGIN
+	IF cardinality(commands) = 0 THEN
+		RETURN;
+	END IF;
+	FOR r IN EXECUTE 'SELECT nodename, nodeport, result FROM pg_catalog.run_command_on_workers($1) WHERE NOT success'
+		USING script LOOP
+		RAISE EXCEPTION 'bpr could not prepare worker %:%: %', r.nodename, r.nodeport, r.result
+			USING ERRCODE = 'connection_failure';
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.citus_on_workers(text[]) IS
+	'Citus: runs commands on every worker (one transaction a worker, DDL not propagated); raises when a worker fails';
+REVOKE EXECUTE ON FUNCTION @extschema@.citus_on_workers(text[]) FROM PUBLIC;
+
+-- Citus: the commands that drop, and add again, the foreign keys that touch some of bpr's tables
+CREATE FUNCTION @extschema@.citus_foreign_keys(tables regclass[], OUT drops text[], OUT adds text[])
+RETURNS record
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	SELECT coalesce(array_agg(format('ALTER TABLE %s DROP CONSTRAINT IF EXISTS %I', k.conrelid::regclass, k.conname)
+	                          ORDER BY k.oid), '{}'),
+	       coalesce(array_agg(format('ALTER TABLE %s ADD CONSTRAINT %I %s', k.conrelid::regclass, k.conname,
+	                                 pg_get_constraintdef(k.oid)) ORDER BY k.oid), '{}')
+	  INTO drops, adds
+	  FROM pg_constraint k
+	 WHERE k.contype = 'f' AND (k.conrelid = ANY (tables) OR k.confrelid = ANY (tables));
+END
+$$;
+COMMENT ON FUNCTION @extschema@.citus_foreign_keys(regclass[]) IS
+	'Citus: the commands that drop (if they exist) and add again the foreign keys that touch the given tables';
+
+-- Turns bpr on for a Citus cluster: bpr's tables become reference tables that every node reads
+CREATE FUNCTION @extschema@.bpr_distribute()
+RETURNS SETOF text
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	tables regclass[] := ARRAY(SELECT @extschema@.citus_tables(false, 'bpr_distribute'));
+	drops text[];
+	adds text[];
+	sequential text[] := ARRAY(SELECT format('ALTER FUNCTION %s SET citus.multi_shard_modify_mode = sequential', p.oid::regprocedure)
+	                             FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
+	                            WHERE p.pronamespace = '@extschema@'::regnamespace AND p.provolatile = 'v'
+	                              AND l.lanname = 'c' AND p.prorettype <> 'trigger'::regtype ORDER BY 1);
+	messages text := current_setting('client_min_messages');
+	command text;
+	t regclass;
+	n bigint;
+	r record;
+BEGIN
+	SELECT f.drops, f.adds INTO drops, adds FROM @extschema@.citus_foreign_keys(tables) f;
+	-- the workers' own copies of the tables, made by CREATE EXTENSION, first: this transaction has not locked them
+	PERFORM @extschema@.citus_on_workers(ARRAY['DROP TRIGGER IF EXISTS models_changed ON @extschema@.models']
+	                                     || drops || sequential);
+	-- Citus refuses a table with a trigger, or with foreign keys to tables that are not yet Citus tables
+	IF EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = '@extschema@.models'::regclass AND g.tgname = 'models_changed') THEN
+		DROP TRIGGER models_changed ON @extschema@.models;
+		RETURN NEXT 'dropped trigger models_changed on every node: serving checks the active version at each statement';
+	END IF;
+	FOREACH command IN ARRAY drops LOOP
+		EXECUTE command;
+	END LOOP;
+	PERFORM set_config('client_min_messages', 'warning', true);
+	FOREACH t IN ARRAY tables LOOP
+		EXECUTE format('SELECT count(*) FROM %s', t) INTO n;
+		EXECUTE 'SELECT pg_catalog.create_reference_table($1)' USING t;
+		RETURN NEXT format('%s is a reference table: %s rows copied to every node', t, n);
+	END LOOP;
+	FOREACH command IN ARRAY adds LOOP
+		EXECUTE command;
+	END LOOP;
+	-- the coordinator's own copies of the rows are hidden now: free them
+	FOREACH t IN ARRAY tables LOOP
+		EXECUTE 'SELECT pg_catalog.truncate_local_data_after_distributing_table($1)' USING t;
+	END LOOP;
+	PERFORM set_config('client_min_messages', messages, true);
+	IF cardinality(adds) > 0 THEN
+		RETURN NEXT format('%s foreign keys re-added between the reference tables', cardinality(adds));
+	END IF;
+	IF cardinality(tables) = 0 THEN
+		RETURN NEXT 'bpr''s tables were reference tables already';
+	END IF;
+
+	-- on reference tables, GRANT reaches every node: grant again what the coordinator's tables grant
+	n := 0;
+	FOR r IN SELECT c.oid::regclass AS rel, a.grantee, string_agg(a.privilege_type, ', ') AS privileges
+	           FROM pg_class c, aclexplode(c.relacl) a
+	          WHERE c.oid IN (SELECT @extschema@.citus_tables(true, 'bpr_distribute')) AND a.grantee <> c.relowner
+	          GROUP BY 1, 2 LOOP
+		EXECUTE format('GRANT %s ON %s TO %s', r.privileges, r.rel,
+					   CASE WHEN r.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(r.grantee)) END);
+		n := n + 1;
+	END LOOP;
+	RETURN NEXT format('%s grants on bpr''s tables issued again for every node', n);
+	-- role OIDs differ between nodes: write each owner by name, as Citus writes rows from now on
+	n := 0;
+	FOR r IN SELECT m.model, m.owner FROM @extschema@.model_names m LOOP
+		EXECUTE format('UPDATE @extschema@.model_names m SET owner = %L::regrole WHERE m.model = %L', r.owner, r.model);
+		n := n + 1;
+	END LOOP;
+	RETURN NEXT format('owners of %s models written by role name on every node', n);
+	-- training reads distributed tables, then writes reference tables that have foreign keys
+	FOREACH command IN ARRAY sequential LOOP
+		EXECUTE command;
+	END LOOP;
+	RETURN NEXT format('%s functions read distributed tables over one connection a worker (citus.multi_shard_modify_mode)',
+					   cardinality(sequential));
+
+	-- where pushed-down serving reads each active model's ratings
+	FOR r IN EXECUTE $q$
+		SELECT m.model, m.user_column, rt.rel AS ratings, ut.rel AS users,
+		       rp.partmethod AS r_method, rp.colocationid AS r_group,
+		       CASE WHEN rp.partmethod = 'h' THEN pg_catalog.column_to_column_name(rp.logicalrelid, rp.partkey) END AS r_column,
+		       up.partmethod AS u_method, up.colocationid AS u_group,
+		       CASE WHEN up.partmethod = 'h' THEN pg_catalog.column_to_column_name(up.logicalrelid, up.partkey) END AS u_column
+		  FROM @extschema@.models m
+		  CROSS JOIN LATERAL (SELECT to_regclass(m.ratings_table) AS rel) rt
+		  CROSS JOIN LATERAL (SELECT to_regclass(m.users_table) AS rel) ut
+		  LEFT JOIN pg_dist_partition rp ON rp.logicalrelid = rt.rel
+		  LEFT JOIN pg_dist_partition up ON up.logicalrelid = ut.rel
+		 WHERE m.active ORDER BY m.model$q$ LOOP
+		IF r.ratings IS NOT NULL AND r.r_method IS NULL THEN
+			RAISE NOTICE 'the ratings table % of bpr model "%" is not a Citus table', r.ratings, r.model
+				USING DETAIL = 'On a worker, bpr_recommend cannot read the items a user rated (exclude_rated).',
+					  HINT = format('Distribute it by its user column: SELECT create_distributed_table(%L, %L).',
+									r.ratings, r.user_column);
+		ELSIF r.r_method = 'h' AND r.r_column IS DISTINCT FROM r.user_column THEN
+			RAISE NOTICE 'the ratings table % of bpr model "%" is distributed by % and not by its user column %',
+				r.ratings, r.model, r.r_column, r.user_column
+				USING DETAIL = 'bpr_recommend then reads the items a user rated (exclude_rated) from other nodes, outside the query''s transaction.',
+					  HINT = format('Distribute it by the user column: SELECT alter_distributed_table(%L, distribution_column => %L).',
+									r.ratings, r.user_column);
+		END IF;
+		IF r.u_method = 'h' AND (r.r_method IS DISTINCT FROM 'h' OR r.u_group <> r.r_group) THEN
+			RAISE NOTICE 'the users table % of bpr model "%" is not colocated with its ratings table %',
+				r.users, r.model, r.ratings
+				USING DETAIL = 'A LATERAL bpr_recommend over the users table then reads the items each user rated (exclude_rated) from another node.',
+					  HINT = format('Distribute the ratings table by %I too, and colocate the users table with it: SELECT alter_distributed_table(%L, colocate_with => %L).',
+									r.user_column, r.users, r.ratings);
+		END IF;
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.bpr_distribute() IS
+	'Citus: makes bpr''s tables reference tables (models trained before are copied to every node) so that queries pushed down to workers serve; run on the coordinator as a superuser, again after adding a node';
+
+-- Turns bpr back into tables of the coordinator alone (before ALTER EXTENSION bpr UPDATE or DROP EXTENSION bpr)
+CREATE FUNCTION @extschema@.bpr_undistribute()
+RETURNS SETOF text
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	tables regclass[] := ARRAY(SELECT @extschema@.citus_tables(true, 'bpr_undistribute'));
+	functions text[] := ARRAY(SELECT format('ALTER FUNCTION %s RESET citus.multi_shard_modify_mode', p.oid::regprocedure)
+	                            FROM pg_proc p
+	                           WHERE p.pronamespace = '@extschema@'::regnamespace
+	                             AND 'citus.multi_shard_modify_mode=sequential' = ANY (p.proconfig) ORDER BY 1);
+	trigger_sql text := 'CREATE TRIGGER models_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.models '
+		'FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.models_changed()';
+	keys text[];
+	command text;
+	t regclass;
+	n bigint;
+	r record;
+BEGIN
+	IF cardinality(tables) = 0 THEN
+		RETURN NEXT 'bpr''s tables are not Citus tables';
+		RETURN;
+	END IF;
+	-- the workers' own tables first, as CREATE EXTENSION made them: this transaction has not locked them
+	SELECT f.drops || f.adds INTO keys FROM @extschema@.citus_foreign_keys(tables) f;
+	PERFORM @extschema@.citus_on_workers(ARRAY['DROP TRIGGER IF EXISTS models_changed ON @extschema@.models', trigger_sql]
+	                                     || keys || functions);
+	-- the rows, read through Citus while it still knows the tables
+	FOREACH t IN ARRAY tables LOOP
+		EXECUTE format('CREATE TEMP TABLE %I ON COMMIT DROP AS SELECT * FROM %s', 'bpr_undistribute_' || t::oid, t);
+	END LOOP;
+	-- what Citus does for a dropped table: its metadata on the workers, its shards, its metadata here
+	FOR r IN SELECT c.oid::regclass AS rel, c.relname FROM unnest(tables) WITH ORDINALITY u (t, i)
+	           JOIN pg_class c ON c.oid = u.t ORDER BY u.i DESC LOOP
+		EXECUTE 'SELECT pg_catalog.master_remove_distributed_table_metadata_from_workers($1, $2, $3)'
+			USING r.rel, '@extschema@', r.relname::text;
+		EXECUTE 'SELECT pg_catalog.citus_drop_all_shards($1, $2, $3, false)' USING r.rel, '@extschema@', r.relname::text;
+		EXECUTE 'SELECT pg_catalog.master_remove_partition_metadata($1, $2, $3)' USING r.rel, '@extschema@', r.relname::text;
+	END LOOP;
+	-- and the TRUNCATE triggers it put on the coordinator's tables
+	FOR r IN SELECT g.tgrelid::regclass AS rel, g.tgname FROM pg_trigger g
+	          WHERE g.tgrelid = ANY (tables) AND g.tgfoid::regproc::text = 'citus_truncate_trigger' LOOP
+		EXECUTE format('DROP TRIGGER %I ON %s', r.tgname, r.rel);
+	END LOOP;
+	-- the rows back into the coordinator's tables, local again, parents first
+	EXECUTE format('TRUNCATE %s', array_to_string(tables, ', '));
+	FOREACH t IN ARRAY tables LOOP
+		EXECUTE format('INSERT INTO %s SELECT * FROM pg_temp.%I', t, 'bpr_undistribute_' || t::oid);
+		GET DIAGNOSTICS n = ROW_COUNT;
+		EXECUTE format('DROP TABLE pg_temp.%I', 'bpr_undistribute_' || t::oid);
+		RETURN NEXT format('%s is a table of the coordinator: %s rows', t, n);
+	END LOOP;
+	IF NOT EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = '@extschema@.models'::regclass AND g.tgname = 'models_changed') THEN
+		EXECUTE trigger_sql;
+	END IF;
+	RETURN NEXT 'trigger models_changed restored on every node';
+	FOREACH command IN ARRAY functions LOOP
+		EXECUTE command;
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.bpr_undistribute() IS
+	'Citus: makes bpr''s tables tables of the coordinator alone again, keeping every model; run before ALTER EXTENSION bpr UPDATE or DROP EXTENSION bpr';

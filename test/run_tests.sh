@@ -95,6 +95,10 @@ run_regress plain "$regress"
 echo "== upgrade from 0.1.0"
 run_counted "the upgrade test" bash test/upgrade.sh
 
+# a coordinator and two workers of their own (Citus built from ../shared/citus)
+echo "== Citus"
+run_counted "the Citus test" bash test/citus.sh
+
 echo "tests: $passed passed, $failed failed"
 [ "$failed" -eq 0 ] || status=1
 exit "$status"

@@ -47,6 +47,10 @@ static bool schema_checked = false;
  */
 static bool citus_mode = false;
 
+/* Citus: the statement that last resolved the default model */
+static LocalTransactionId default_lxid = InvalidLocalTransactionId;
+static TimestampTz default_statement = 0;
+
 PG_FUNCTION_INFO_V1(bpr_models_changed);
 
 /* Marks the cache stale; freed at the next lookup (never while in use) */
@@ -216,16 +220,16 @@ load_model(const char *name, int32 version)
 	return m;
 }
 
-/* True the first time it is asked for an entry in each statement */
+/* True the first time it is asked in each statement for the check that records it in lxid and stmt */
 static bool
-statement_changed(BprCachedModel *m)
+statement_changed(LocalTransactionId *lxid, TimestampTz *stmt)
 {
-	TimestampTz stmt = GetCurrentStatementStartTimestamp();
+	TimestampTz now = GetCurrentStatementStartTimestamp();
 
-	if (MyProc->lxid == m->checked_lxid && stmt == m->checked_statement)
+	if (MyProc->lxid == *lxid && now == *stmt)
 		return false;
-	m->checked_lxid = MyProc->lxid;
-	m->checked_statement = stmt;
+	*lxid = MyProc->lxid;
+	*stmt = now;
 	return true;
 }
 
@@ -253,7 +257,12 @@ bpr_cache_get(const char *model, int32 version)
 		name = bpr_default_model;
 	else
 	{
-		/* the only model: resolved once until the registry changes */
+		/* the only model: resolved once until the registry changes (on Citus, once a statement) */
+		if (citus_mode && statement_changed(&default_lxid, &default_statement) && cached_default != NULL)
+		{
+			pfree(cached_default);
+			cached_default = NULL;
+		}
 		if (cached_default == NULL)
 			cached_default = bpr_store_resolve_model(NULL, CacheMemoryContext);
 		name = cached_default;
@@ -280,7 +289,7 @@ bpr_cache_get(const char *model, int32 version)
 	for (m = cached_models; m != NULL; m = m->next)
 		if (strcmp(m->info.model, name) == 0)
 			break;
-	if (m != NULL && citus_mode && cache_pins == 0 && statement_changed(m))
+	if (m != NULL && citus_mode && cache_pins == 0 && statement_changed(&m->checked_lxid, &m->checked_statement))
 	{
 		BprModelInfo now;
 
@@ -301,7 +310,7 @@ bpr_cache_get(const char *model, int32 version)
 	if (m == NULL)
 	{
 		m = load_model(name, 0);
-		(void) statement_changed(m);
+		(void) statement_changed(&m->checked_lxid, &m->checked_statement);
 		/* complete: now it may outlive the query */
 		MemoryContextSetParent(m->context, CacheMemoryContext);
 		m->next = cached_models;
