@@ -28,28 +28,18 @@ bpr_sigmoid(double x)
 }
 
 /*
- * Mean BPR loss softplus(s_neg - s_pos) over n triplets plus the mean L2 part;
- * writes the gradients of the mean total into du, dp, dq.
+ * Summed BPR loss softplus(s_neg - s_pos) over n triplets plus the summed L2
+ * part; writes the gradients of grad_scale times the total into du, dp, dq.
  */
 double
-bpr_loss_batch(int32_t n, int32_t user_dim, int32_t item_dim,
-			   const float *u, const float *p, const float *q, float l2,
-			   float *du, float *dp, float *dq, double *reg_out)
+bpr_loss_part(int32_t n, int32_t user_dim, int32_t item_dim,
+			  const float *u, const float *p, const float *q, float l2,
+			  double grad_scale, float *du, float *dp, float *dq, double *reg_sum)
 {
 	double		loss = 0.0;
 	double		reg = 0.0;
-	double		inv_n;
-	float		gl;
+	float		gl = (float) ((double) l2 * grad_scale);
 	bool		bias = item_dim > user_dim;
-
-	if (n <= 0)
-	{
-		if (reg_out != NULL)
-			*reg_out = 0.0;
-		return 0.0;
-	}
-	inv_n = 1.0 / (double) n;
-	gl = (float) ((double) l2 * inv_n);
 
 	for (int32_t t = 0; t < n; t++)
 	{
@@ -87,8 +77,8 @@ bpr_loss_batch(int32_t n, int32_t user_dim, int32_t item_dim,
 		loss += bpr_softplus(x);
 		reg += 0.5 * (double) l2 * (uu + pp + qq);
 
-		/* d(mean)/d s_neg = sigmoid(x) / n, d(mean)/d s_pos = -sigmoid(x) / n */
-		gs = (float) (bpr_sigmoid(x) * inv_n);
+		/* d/d s_neg = sigmoid(x) * scale, d/d s_pos = -sigmoid(x) * scale */
+		gs = (float) (bpr_sigmoid(x) * grad_scale);
 		for (int32_t d = 0; d < user_dim; d++)
 		{
 			dut[d] = gs * (qt[d] - pt[d]) + gl * ut[d];
@@ -101,6 +91,32 @@ bpr_loss_batch(int32_t n, int32_t user_dim, int32_t item_dim,
 			dqt[user_dim] = gs + gl * qt[user_dim];
 		}
 	}
+	if (reg_sum != NULL)
+		*reg_sum += reg;
+	return loss;
+}
+
+/*
+ * Mean BPR loss softplus(s_neg - s_pos) over n triplets plus the mean L2 part;
+ * writes the gradients of the mean total into du, dp, dq.
+ */
+double
+bpr_loss_batch(int32_t n, int32_t user_dim, int32_t item_dim,
+			   const float *u, const float *p, const float *q, float l2,
+			   float *du, float *dp, float *dq, double *reg_out)
+{
+	double		reg = 0.0;
+	double		inv_n;
+	double		loss;
+
+	if (n <= 0)
+	{
+		if (reg_out != NULL)
+			*reg_out = 0.0;
+		return 0.0;
+	}
+	inv_n = 1.0 / (double) n;
+	loss = bpr_loss_part(n, user_dim, item_dim, u, p, q, l2, inv_n, du, dp, dq, &reg);
 	if (reg_out != NULL)
 		*reg_out = reg * inv_n;
 	return loss * inv_n;
