@@ -9,6 +9,13 @@
 
 #include "alloc.h"
 
+/* Asks for the cache line holding *p ahead of use (a hint; nothing without GCC builtins) */
+#if defined(__GNUC__)
+#define bpr_prefetch(p) __builtin_prefetch(p)
+#else
+#define bpr_prefetch(p) ((void) (p))
+#endif
+
 /* Dot product of n floats, accumulated in float (the scoring hot path) */
 static inline float
 bpr_dot(const float *a, const float *b, int32_t n)
@@ -16,6 +23,26 @@ bpr_dot(const float *a, const float *b, int32_t n)
 	float		s = 0.0f;
 
 	for (int32_t d = 0; d < n; d++)
+		s += a[d] * b[d];
+	return s;
+}
+
+/*
+ * Dot product of n floats in eight interleaved float sums (vectorises at -O2;
+ * a different rounding from bpr_dot, so only for choices, not stored scores)
+ */
+static inline float
+bpr_dot_fast(const float *restrict a, const float *restrict b, int32_t n)
+{
+	float		acc[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+	float		s;
+	int32_t		d = 0;
+
+	for (; d + 8 <= n; d += 8)
+		for (int32_t k = 0; k < 8; k++)
+			acc[k] += a[d + k] * b[d + k];
+	s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+	for (; d < n; d++)
 		s += a[d] * b[d];
 	return s;
 }

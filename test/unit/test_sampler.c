@@ -486,4 +486,74 @@ test_sampler(void)
 		bpr_shuffle_i64(&r1, v, 1);
 		CHECK(v[0] == w[0]);
 	}
+
+	/* the epoch order: a bijection of 0..n-1 for any n, not the identity, reproducible */
+	{
+		static const uint64_t sizes[] = {1, 2, 3, 5, 17, 100, 1000, 4097};
+		static uint8_t seen[4097];
+		BprRng		r1,
+					r2;
+		BprPermutation p1,
+					p2;
+		int			first[3] = {0, 0, 0};
+
+		bpr_rng_seed(&r1, 11);
+		for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++)
+		{
+			uint64_t	n = sizes[k];
+			bool		bijective = true,
+						moved = false;
+
+			bpr_permutation_init(&p1, n, &r1);
+			memset(seen, 0, sizeof(seen));
+			for (uint64_t i = 0; i < n; i++)
+			{
+				uint64_t	x = bpr_permutation_at(&p1, i);
+
+				if (x >= n || seen[x])
+					bijective = false;
+				else
+					seen[x] = 1;
+				moved = moved || x != i;
+			}
+			CHECK(bijective);
+			if (n >= 5)
+				CHECK(moved);
+		}
+		bpr_rng_seed(&r1, 12);
+		bpr_rng_seed(&r2, 12);
+		bpr_permutation_init(&p1, 1000, &r1);
+		bpr_permutation_init(&p2, 1000, &r2);
+		ok = true;
+		for (uint64_t i = 0; i < 1000; i++)
+			ok = ok && bpr_permutation_at(&p1, i) == bpr_permutation_at(&p2, i);
+		CHECK(ok);
+		bpr_permutation_init(&p2, 1000, &r2);
+		ok = false;
+		for (uint64_t i = 0; i < 1000; i++)
+			ok = ok || bpr_permutation_at(&p1, i) != bpr_permutation_at(&p2, i);
+		CHECK(ok);
+		/* over fresh keys, each of 3 values comes first about a third of the time */
+		for (int t = 0; t < 3000; t++)
+		{
+			bpr_permutation_init(&p1, 3, &r1);
+			first[bpr_permutation_at(&p1, 0)]++;
+		}
+		CHECK(first[0] > 850 && first[1] > 850 && first[2] > 850);
+	}
+
+	/* jumped streams: reproducible, and not the original stream */
+	{
+		BprRng		a,
+					b,
+					c;
+
+		bpr_rng_seed(&a, 5);
+		b = a;
+		c = a;
+		bpr_rng_jump(&b);
+		bpr_rng_jump(&c);
+		CHECK(memcmp(&b, &c, sizeof(b)) == 0);
+		CHECK(bpr_rng_next(&a) != bpr_rng_next(&b));
+	}
 }
