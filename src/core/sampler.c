@@ -6,6 +6,10 @@
  * draws several such candidates and keeps the one the model scores highest
  * (MODEL) or the one whose features are most cosine-similar to the positive
  * (FEATURES).  Everything is deterministic given the generator's state.
+ * With narrow item encodings (at most BPR_DENSE_FEATURES_MAX columns) FEATURES
+ * keeps every item's encoded vector divided by its norm, so a similarity is a
+ * short dot product instead of a walk over numeric, categorical and bag
+ * fields.
  */
 #include <math.h>
 
@@ -57,7 +61,77 @@ feature_norm2(const BprFeatures *f, int32_t row)
 	return sum;
 }
 
-/* Prepares a sampler (allocates item norms for FEATURES) */
+/* Width of the dense unit-vector matrix for these features (a multiple of 8), or 0 when too wide */
+static int32_t
+unit_width(const BprFeatures *f)
+{
+	int64_t		width = f->n_numeric;
+
+	for (int32_t k = 0; k < f->n_cat; k++)
+		width += f->cat_card[k];
+	for (int32_t k = 0; k < f->n_multi; k++)
+		width += f->multi[k].card;
+	if (width > BPR_DENSE_FEATURES_MAX)
+		return 0;
+	return (int32_t) ((width + 7) / 8 * 8);
+}
+
+/* True when the configuration makes the sampler compare item features */
+static bool
+uses_features(const BprSamplerConfig *cfg, const BprFeatures *item_features)
+{
+	return cfg->hard == BPR_HARD_FEATURES && bpr_features_any(item_features) &&
+		item_features->n_rows > 0;
+}
+
+/* Bytes bpr_sampler_init allocates, into *bytes; false on overflow */
+bool
+bpr_sampler_bytes(const BprSamplerConfig *cfg, const BprFeatures *item_features,
+				  size_t *bytes)
+{
+	size_t		n,
+				norms,
+				units;
+
+	*bytes = 0;
+	if (!uses_features(cfg, item_features))
+		return true;
+	n = (size_t) item_features->n_rows;
+	if (!bpr_size_mul(n, sizeof(float), &norms) ||
+		!bpr_size_mul(norms, (size_t) unit_width(item_features), &units))
+		return false;
+	return bpr_size_add(norms, units, bytes);
+}
+
+/* Writes item i's encoded feature vector, divided by its norm, into out (width values) */
+static void
+fill_unit(const BprFeatures *f, int32_t i, float norm, float *out)
+{
+	int32_t		at = 0;
+	float		inv = norm > 0.0f ? 1.0f / norm : 0.0f;
+
+	for (int32_t j = 0; j < f->n_numeric; j++)
+		out[at++] = f->numeric[(size_t) i * f->n_numeric + j] * inv;
+	for (int32_t k = 0; k < f->n_cat; k++)
+	{
+		int32_t		code = f->cat[(size_t) i * f->n_cat + k];
+
+		/* code 0 (missing) matches nothing */
+		if (code != 0)
+			out[at + code] = inv;
+		at += f->cat_card[k];
+	}
+	for (int32_t k = 0; k < f->n_multi; k++)
+	{
+		const BprMultiField *mf = &f->multi[k];
+
+		for (int64_t p = mf->ptr[i]; p < mf->ptr[i + 1]; p++)
+			out[at + mf->idx[p]] = inv;
+		at += mf->card;
+	}
+}
+
+/* Prepares a sampler (allocates item norms, and unit vectors when narrow, for FEATURES) */
 void
 bpr_sampler_init(BprSampler *s, const BprSamplerConfig *cfg,
 				 const BprInteractions *data,
@@ -71,11 +145,13 @@ bpr_sampler_init(BprSampler *s, const BprSamplerConfig *cfg,
 	s->data = data;
 	s->item_features = item_features;
 	s->item_norm = NULL;
+	s->item_unit = NULL;
+	s->unit_dim = 0;
 	s->item_vectors = NULL;
 	s->user_dim = 0;
 	s->item_dim = 0;
 
-	if (s->cfg.hard == BPR_HARD_FEATURES && item_features->n_rows > 0)
+	if (uses_features(&s->cfg, item_features))
 	{
 		const BprFeatures *f = item_features;
 
@@ -83,7 +159,25 @@ bpr_sampler_init(BprSampler *s, const BprSamplerConfig *cfg,
 									   "item feature norms");
 		for (int32_t i = 0; i < f->n_rows; i++)
 			s->item_norm[i] = (float) sqrt(feature_norm2(f, i));
+		s->unit_dim = unit_width(f);
+		if (s->unit_dim > 0)
+		{
+			s->item_unit = bpr_alloc_array(alloc, (size_t) f->n_rows * (size_t) s->unit_dim,
+										   sizeof(float), "item feature vectors");
+			for (int32_t i = 0; i < f->n_rows; i++)
+				fill_unit(f, i, s->item_norm[i], s->item_unit + (size_t) i * s->unit_dim);
+		}
 	}
+}
+
+/* The sampler's feature similarity of two items (from the unit vectors when it has them) */
+float
+bpr_sampler_similarity(const BprSampler *s, int32_t a, int32_t b)
+{
+	if (s->item_unit != NULL)
+		return bpr_dot_fast(s->item_unit + (size_t) a * s->unit_dim,
+							s->item_unit + (size_t) b * s->unit_dim, s->unit_dim);
+	return bpr_feature_cosine(s->item_features, s->item_norm, a, b);
 }
 
 /* Number of distinct codes two sorted bags have in common */
@@ -286,6 +380,117 @@ choose_pool(const BprSampler *s, BprRng *rng, int32_t user)
 	return (nrated >= d->n_items && nneg > 0) ? BPR_NEG_RATED : BPR_NEG_UNRATED;
 }
 
+/* How hard a candidate is: its model score for the user, or its similarity to the positive */
+static inline float
+candidate_score(const BprSampler *s, int32_t item, int32_t pos_item, const float *user_vec)
+{
+	if (s->cfg.hard == BPR_HARD_MODEL)
+	{
+		const float *v = s->item_vectors + (size_t) item * s->item_dim;
+		float		sc = bpr_dot_fast(user_vec, v, s->user_dim);
+
+		return s->item_dim > s->user_dim ? sc + v[s->user_dim] : sc;
+	}
+	return bpr_sampler_similarity(s, pos_item, item);
+}
+
+/*
+ * The hardest of n_cand candidates from the pool (ties: the first drawn).
+ * Unrated candidates are uniform over all items and looked up in the user's
+ * ratings only when they would become the best; a rated one is then redrawn.
+ */
+static int32_t
+hardest_candidate(const BprSampler *s, BprRng *rng, int32_t user, BprNegatives pool,
+				  int32_t pos_item, const float *user_vec)
+{
+	const BprInteractions *d = s->data;
+	int32_t		n_cand = s->cfg.candidates < 1 ? 1 : s->cfg.candidates;
+	int32_t		best = -1;
+	float		best_score = 0.0f;
+	int32_t		misses = 0;
+
+	if (pool == BPR_NEG_RATED)
+	{
+		int64_t		nneg = n_disliked(d, user);
+
+		if (nneg <= 0)
+			return -1;
+		for (int32_t c = 0; c < n_cand; c++)
+		{
+			int32_t		item = sample_disliked(d, rng, user, nneg);
+			float		sc = candidate_score(s, item, pos_item, user_vec);
+
+			if (best < 0 || sc > best_score)
+			{
+				best = item;
+				best_score = sc;
+			}
+		}
+		return best;
+	}
+
+	if (d->n_items <= 0 || n_rated(d, user) >= (int64_t) d->n_items)
+		return -1;
+	for (int32_t c = 0; c < n_cand;)
+	{
+		/* after many rated winners, draw from the unrated items exactly */
+		bool		exact = misses >= BPR_UNRATED_TRIES;
+		int32_t		item = exact ? bpr_sample_unrated(s, rng, user) :
+			(int32_t) bpr_rng_below(rng, (uint64_t) d->n_items);
+		float		sc = candidate_score(s, item, pos_item, user_vec);
+
+		if (best >= 0 && !(sc > best_score))
+		{
+			c++;				/* loses: whether rated does not matter */
+			continue;
+		}
+		if (!exact && bpr_interactions_rated(d, user, item))
+		{
+			misses++;			/* would win but is rated: redraw */
+			continue;
+		}
+		best = item;
+		best_score = sc;
+		c++;
+	}
+	return best;
+}
+
+/*
+ * The notebook's negative: the most feature-similar of all the user's disliked
+ * items.  Ties (items with equal features, or no features) are broken
+ * uniformly at random, so a user's triplets do not all get the same negative.
+ */
+static int32_t
+most_similar_disliked(const BprSampler *s, BprRng *rng, int32_t user, int32_t pos_item)
+{
+	const BprInteractions *d = s->data;
+	int64_t		lo = d->neg_ptr[user];
+	int64_t		hi = d->neg_ptr[user + 1];
+	uint64_t	ties = 1;
+	int32_t		best;
+	float		best_sim;
+
+	if (lo >= hi)
+		return -1;
+	best = d->neg[lo];
+	best_sim = bpr_sampler_similarity(s, pos_item, best);
+	for (int64_t p = lo + 1; p < hi; p++)
+	{
+		float		sim = bpr_sampler_similarity(s, pos_item, d->neg[p]);
+
+		if (sim > best_sim)
+		{
+			best = d->neg[p];
+			best_sim = sim;
+			ties = 1;
+		}
+		else if (sim == best_sim && bpr_rng_below(rng, ++ties) == 0)
+			best = d->neg[p];
+	}
+	return best;
+}
+
 /*
  * Negative item for (user, pos_item) by the configured mode and hardness, or -1
  * when there is none.  user_vec (user_dim values) is read only with MODEL.
@@ -294,99 +499,20 @@ int32_t
 bpr_sample_negative(const BprSampler *s, BprRng *rng, int32_t user,
 					int32_t pos_item, const float *user_vec)
 {
-	const BprInteractions *d = s->data;
-	int32_t		n_cand = s->cfg.candidates < 1 ? 1 : s->cfg.candidates;
 	BprNegatives pool = choose_pool(s, rng, user);
-	int32_t		best;
 
 	switch (s->cfg.hard)
 	{
 		case BPR_HARD_NONE:
 			break;
-
 		case BPR_HARD_MODEL:
-			{
-				float		best_score;
-
-				if (s->item_vectors == NULL || user_vec == NULL)
-					break;		/* no model yet: plain draw */
-				best = sample_base(s, rng, user, pool);
-				if (best < 0)
-					return -1;
-				best_score = bpr_dot_score(user_vec, s->user_dim,
-									   s->item_vectors + (size_t) best * s->item_dim,
-									   s->item_dim);
-				for (int32_t c = 1; c < n_cand; c++)
-				{
-					int32_t		item = sample_base(s, rng, user, pool);
-					float		sc = bpr_dot_score(user_vec, s->user_dim,
-											   s->item_vectors + (size_t) item * s->item_dim,
-											   s->item_dim);
-
-					if (sc > best_score)
-					{
-						best = item;
-						best_score = sc;
-					}
-				}
-				return best;
-			}
-
+			if (s->item_vectors == NULL || user_vec == NULL)
+				break;			/* no model yet: plain draw */
+			return hardest_candidate(s, rng, user, pool, pos_item, user_vec);
 		case BPR_HARD_FEATURES:
-			{
-				const BprFeatures *f = s->item_features;
-				float		best_sim;
-
-				if (s->cfg.negatives == BPR_NEG_RATED && s->cfg.candidates == 0)
-				{
-					/*
-					 * The notebook: the most similar of all the user's disliked
-					 * items.  Ties (items with equal features, or no features)
-					 * are broken uniformly at random, so a user's triplets do not
-					 * all get the same negative.
-					 */
-					int64_t		lo = d->neg_ptr[user];
-					int64_t		hi = d->neg_ptr[user + 1];
-					uint64_t	ties = 1;
-
-					if (lo >= hi)
-						return -1;
-					best = d->neg[lo];
-					best_sim = bpr_feature_cosine(f, s->item_norm, pos_item, best);
-					for (int64_t p = lo + 1; p < hi; p++)
-					{
-						float		sim = bpr_feature_cosine(f, s->item_norm,
-															 pos_item, d->neg[p]);
-
-						if (sim > best_sim)
-						{
-							best = d->neg[p];
-							best_sim = sim;
-							ties = 1;
-						}
-						else if (sim == best_sim && bpr_rng_below(rng, ++ties) == 0)
-							best = d->neg[p];
-					}
-					return best;
-				}
-
-				best = sample_base(s, rng, user, pool);
-				if (best < 0)
-					return -1;
-				best_sim = bpr_feature_cosine(f, s->item_norm, pos_item, best);
-				for (int32_t c = 1; c < n_cand; c++)
-				{
-					int32_t		item = sample_base(s, rng, user, pool);
-					float		sim = bpr_feature_cosine(f, s->item_norm, pos_item, item);
-
-					if (sim > best_sim)
-					{
-						best = item;
-						best_sim = sim;
-					}
-				}
-				return best;
-			}
+			if (s->cfg.negatives == BPR_NEG_RATED && s->cfg.candidates == 0)
+				return most_similar_disliked(s, rng, user, pos_item);
+			return hardest_candidate(s, rng, user, pool, pos_item, user_vec);
 	}
 	return sample_base(s, rng, user, pool);
 }

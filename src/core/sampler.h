@@ -47,12 +47,17 @@ typedef struct BprSamplerConfig
 								 * RATED = all of the user's disliked items */
 } BprSamplerConfig;
 
+/* Widest encoded item feature vector FEATURES keeps as a dense normalised matrix */
+#define BPR_DENSE_FEATURES_MAX 128
+
 typedef struct BprSampler
 {
 	BprSamplerConfig cfg;
 	const BprInteractions *data;
 	const BprFeatures *item_features;	/* FEATURES: encoded item features */
 	float	   *item_norm;		/* FEATURES: Euclidean norm of each item's feature vector */
+	float	   *item_unit;		/* FEATURES, narrow encodings: n_items x unit_dim unit vectors */
+	int32_t		unit_dim;		/* their width (a multiple of 8), 0 = no dense matrix */
 	const float *item_vectors;	/* MODEL: item outputs (n_items x item_dim), set by the trainer */
 	int32_t		user_dim;
 	int32_t		item_dim;
@@ -61,7 +66,11 @@ typedef struct BprSampler
 /* True when the user rated the item (binary search in the user's rated list) */
 bool		bpr_interactions_rated(const BprInteractions *d, int32_t user, int32_t item);
 
-/* Prepares a sampler (allocates item norms for FEATURES) */
+/* Bytes bpr_sampler_init allocates, into *bytes; false on overflow */
+bool		bpr_sampler_bytes(const BprSamplerConfig *cfg, const BprFeatures *item_features,
+							  size_t *bytes);
+
+/* Prepares a sampler (allocates item norms, and unit vectors when narrow, for FEATURES) */
 void		bpr_sampler_init(BprSampler *s, const BprSamplerConfig *cfg,
 							 const BprInteractions *data,
 							 const BprFeatures *item_features,
@@ -76,6 +85,14 @@ int32_t		bpr_sample_unrated(const BprSampler *s, BprRng *rng, int32_t user);
 /*
  * Negative item for (user, pos_item) by the configured mode and hardness, or -1
  * when there is none.  user_vec (user_dim values) is read only with MODEL.
+ *
+ * Hardness draws `candidates` items from the pool and keeps the best (highest
+ * model score, or most feature-similar to the positive; ties: the first
+ * drawn).  Unrated candidates are drawn uniformly from all items and checked
+ * lazily: only a draw that would become the best is looked up in the user's
+ * ratings, and when rated it is replaced by a fresh draw.  A rated draw that
+ * loses anyway just counts as a candidate, which for a user who rated a share
+ * r of the items leaves about candidates * (1 - r) real ones.
  */
 int32_t		bpr_sample_negative(const BprSampler *s, BprRng *rng, int32_t user,
 								int32_t pos_item, const float *user_vec);
@@ -83,6 +100,9 @@ int32_t		bpr_sample_negative(const BprSampler *s, BprRng *rng, int32_t user,
 /* Cosine similarity of two items' encoded feature vectors (numeric + one-hot + multi-hot) */
 float		bpr_feature_cosine(const BprFeatures *f, const float *norms,
 							   int32_t a, int32_t b);
+
+/* The sampler's feature similarity of two items (from the unit vectors when it has them) */
+float		bpr_sampler_similarity(const BprSampler *s, int32_t a, int32_t b);
 
 /* Fisher-Yates shuffle of n values */
 void		bpr_shuffle_i64(BprRng *rng, int64_t *values, int64_t n);

@@ -142,8 +142,8 @@ bpr_trainer_bytes(const BprTrainConfig *cfg, const BprInteractions *data,
 	if (cfg->sampler.hard == BPR_HARD_MODEL &&
 		!add_array(&total, (size_t) data->n_items * (size_t) is.out_dim, sizeof(float)))
 		return 0;
-	if (cfg->sampler.hard == BPR_HARD_FEATURES &&
-		!add_array(&total, (size_t) data->n_items, sizeof(float)))
+	if (!bpr_sampler_bytes(&cfg->sampler, bpr_features_any(item_features) ? item_features : NULL,
+						   &ib) || !bpr_size_add(total, ib, &total))
 		return 0;
 	return total;
 }

@@ -251,7 +251,6 @@ test_sampler(void)
 	{
 		float		iv[30];
 		float		uv[2] = {1.0f, 0.0f};
-		BprSampler	plain;
 
 		for (int i = 0; i < 10; i++)
 		{
@@ -271,9 +270,11 @@ test_sampler(void)
 		CHECK(bpr_sample_negative(&s, &rng, 2, 0, uv) == -1);
 
 		/*
-		 * 3 candidates: replay the same draws with a plain sampler on a copy of
-		 * the rng.  Scores now tie in pairs (i and i + 5), so the first drawn
-		 * of the best must win.
+		 * 3 candidates: replay the same draws on a copy of the rng.  Candidates
+		 * are uniform over all items; one that would become the best is looked
+		 * up, and redrawn (not counted) when the user rated it; a rated one that
+		 * loses counts.  Scores tie in pairs (i and i + 5), so the first drawn of
+		 * the best must win.
 		 */
 		for (int i = 0; i < 10; i++)
 			iv[3 * i] = (float) (i % 5);
@@ -281,7 +282,6 @@ test_sampler(void)
 		s.item_vectors = iv;
 		s.user_dim = 2;
 		s.item_dim = 3;
-		make_sampler(&plain, BPR_NEG_UNRATED, 0.0f, BPR_HARD_NONE, 0, NULL);
 		ok = true;
 		for (int t = 0; t < 500; t++)
 		{
@@ -290,19 +290,23 @@ test_sampler(void)
 			float		best_score = 0.0f;
 			int32_t		got;
 
-			for (int c = 0; c < 3; c++)
+			for (int c = 0; c < 3;)
 			{
-				int32_t		q = bpr_sample_negative(&plain, &copy, 0, 1, NULL);
+				int32_t		q = (int32_t) bpr_rng_below(&copy, 10);
 				float		sc = bpr_dot_score(uv, 2, iv + 3 * q, 3);
 
-				if (best < 0 || sc > best_score)
+				if (best >= 0 && !(sc > best_score))
+					c++;
+				else if (!bpr_interactions_rated(&inter, 0, q))
 				{
 					best = q;
 					best_score = sc;
+					c++;
 				}
 			}
 			got = bpr_sample_negative(&s, &rng, 0, 1, uv);
-			if (got != best || memcmp(&copy, &rng, sizeof(rng)) != 0)
+			if (got != best || memcmp(&copy, &rng, sizeof(rng)) != 0 ||
+				bpr_interactions_rated(&inter, 0, got))
 				ok = false;
 		}
 		CHECK(ok);
@@ -391,21 +395,30 @@ test_sampler(void)
 		make_sampler(&s, BPR_NEG_RATED, 0.5f, BPR_HARD_FEATURES, 0, &feats);
 	}
 
-	/* FEATURES with candidates: the most similar of the drawn ones (replayed) */
+	/* FEATURES with candidates: the most similar of the drawn ones (replayed as above) */
 	{
-		BprSampler	plain;
-
 		make_sampler(&s, BPR_NEG_UNRATED, 0.5f, BPR_HARD_FEATURES, 2, &feats);
-		make_sampler(&plain, BPR_NEG_UNRATED, 0.5f, BPR_HARD_NONE, 0, NULL);
 		ok = true;
 		for (int t = 0; t < 500; t++)
 		{
 			BprRng		copy = rng;
-			int32_t		a = bpr_sample_negative(&plain, &copy, 0, 1, NULL);
-			int32_t		b = bpr_sample_negative(&plain, &copy, 0, 1, NULL);
-			int32_t		want = bpr_feature_cosine(&feats, s.item_norm, 1, b) >
-				bpr_feature_cosine(&feats, s.item_norm, 1, a) ? b : a;
+			int32_t		want = -1;
+			float		best_sim = 0.0f;
 
+			for (int c = 0; c < 2;)
+			{
+				int32_t		q = (int32_t) bpr_rng_below(&copy, 10);
+				float		sim = bpr_sampler_similarity(&s, 1, q);
+
+				if (want >= 0 && !(sim > best_sim))
+					c++;
+				else if (!bpr_interactions_rated(&inter, 0, q))
+				{
+					want = q;
+					best_sim = sim;
+					c++;
+				}
+			}
 			if (bpr_sample_negative(&s, &rng, 0, 1, NULL) != want ||
 				memcmp(&copy, &rng, sizeof(rng)) != 0)
 				ok = false;
@@ -413,6 +426,15 @@ test_sampler(void)
 		CHECK(ok);
 		CHECK(bpr_sample_negative(&s, &rng, 2, 0, NULL) == -1);
 	}
+
+	/* the sampler's similarity (unit vectors of width 16 here) is the cosine */
+	CHECK(s.item_unit != NULL && s.unit_dim == 16);
+	ok = true;
+	for (int32_t a = 0; a < 10; a++)
+		for (int32_t b = 0; b < 10; b++)
+			if (fabs(bpr_sampler_similarity(&s, a, b) - bpr_feature_cosine(&feats, s.item_norm, a, b)) > 1e-6)
+				ok = false;
+	CHECK(ok);
 
 	/* same seed, same sequence */
 	{
