@@ -54,6 +54,23 @@ unit_alloc_reset(void)
 	n_allocated = 0;
 }
 
+/* Threads of this process now (from /proc/self/status), or -1 */
+int
+unit_threads(void)
+{
+	FILE	   *f = fopen("/proc/self/status", "r");
+	char		line[256];
+	int			n = -1;
+
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, "Threads:", 8) == 0)
+			n = atoi(line + 8);
+	fclose(f);
+	return n;
+}
+
 /* Runs one suite and reports its counts */
 static void
 run_suite(const char *name, void (*suite) (void))
@@ -77,6 +94,7 @@ main(int argc, char **argv)
 	run_suite("topk", test_topk);
 	run_suite("metrics", test_metrics);
 	run_suite("trainer", test_trainer);
+	run_suite("threads", test_threads);
 	printf("%d passed, %d failed\n", unit_passed, unit_failed);
 	free(allocated);
 	return unit_failed == 0 ? 0 : 1;

@@ -228,6 +228,31 @@ tt_randomize(BprTower *t, BprRng *rng)
 	}
 }
 
+/* Gradient of entry idx of tensor ti in a work area (0 for an untouched sparse row) */
+static double
+tt_grad(const BprTower *t, const BprTowerWork *wk, int32_t ti, size_t idx)
+{
+	int32_t		cols = t->tensors[ti].cols;
+	const float *g = bpr_tower_grad_row(t, wk, ti, (int32_t) (idx / (size_t) cols));
+
+	return g == NULL ? 0.0 : g[idx % (size_t) cols];
+}
+
+/* True when a tensor has no gradient in the work area: dense all zero, sparse no row held */
+static bool
+tt_grad_zero(const BprTower *t, const BprTowerWork *wk, int32_t ti)
+{
+	const BprTensor *ts = &t->tensors[ti];
+	const int32_t *rows;
+
+	if (ts->sparse)
+		return bpr_tower_touched(wk, ti, &rows) == 0;
+	for (size_t j = 0; j < (size_t) ts->rows * ts->cols; j++)
+		if (tt_grad(t, wk, ti, j) != 0.0)
+			return false;
+	return true;
+}
+
 /*
  * Checks the gradient of sum(out * R) for entries of every tensor against
  * central differences, skipping entries whose perturbation flips a ReLU.
@@ -238,6 +263,7 @@ tt_gradcheck(const char *label, const BprTowerSpec *spec, const BprFeatures *f,
 {
 	BprRng		rng;
 	BprTower   *t = bpr_tower_create(spec, n + 1, true, &unit_alloc);
+	BprTowerWork *wk = t ? bpr_tower_work_create(t, f, n + 1, n, &unit_alloc) : NULL;
 	size_t		n_out = (size_t) n * spec->out_dim;
 	float	   *R = bpr_alloc_array(&unit_alloc, n_out, sizeof(float), "R");
 	float	   *out = bpr_alloc_array(&unit_alloc, n_out, sizeof(float), "out");
@@ -249,6 +275,8 @@ tt_gradcheck(const char *label, const BprTowerSpec *spec, const BprFeatures *f,
 	int			checked = 0,
 				skipped = 0,
 				failed = 0;
+	double		ga;
+	const int32_t *rows_seen;
 
 	CHECK(t != NULL);
 	if (t == NULL)
@@ -263,13 +291,16 @@ tt_gradcheck(const char *label, const BprTowerSpec *spec, const BprFeatures *f,
 	for (size_t i = 0; i < n_out; i++)
 		R[i] = bpr_rng_range(&rng, -1.0f, 1.0f);
 
-	/* forward agrees with the reference */
+	/* forward agrees with the reference, in the tower's own work area and in another */
 	bpr_tower_forward(t, f, rows, n, with_ids, out);
 	tt_ref_forward(t, f, rows, n, with_ids, ref, m0);
 	for (size_t i = 0; i < n_out; i++)
 		CHECK_CLOSE(out[i], ref[i], 1e-5 + 1e-5 * fabs(ref[i]));
+	bpr_tower_forward_with(t, wk, f, rows, n, with_ids, out);
+	for (size_t i = 0; i < n_out; i++)
+		CHECK_CLOSE(out[i], ref[i], 1e-5 + 1e-5 * fabs(ref[i]));
 
-	bpr_tower_backward(t, f, rows, n, with_ids, R);
+	bpr_tower_backward(t, wk, f, rows, n, with_ids, R);
 
 	for (int32_t ti = 0; ti < t->n_tensors; ti++)
 	{
@@ -303,53 +334,42 @@ tt_gradcheck(const char *label, const BprTowerSpec *spec, const BprFeatures *f,
 			fd = (fp - fm) / ((double) hi - (double) lo);
 			tol = 1e-4 + 2e-3 * fabs(fd);
 			checked++;
-			CHECK_CLOSE(ts->g[idx], fd, tol);
-			if (fabs(ts->g[idx] - fd) > tol && failed++ < 5)
+			ga = tt_grad(t, wk, ti, idx);
+			CHECK_CLOSE(ga, fd, tol);
+			if (fabs(ga - fd) > tol && failed++ < 5)
 				fprintf(stderr, "  [%s] %s[%zu]: analytic %.7g, numeric %.7g\n",
-						label, ts->name, idx, (double) ts->g[idx], fd);
+						label, ts->name, idx, ga, fd);
 		}
 
-		/* sparse bookkeeping: touched rows unique and marked, others zero */
+		/* sparse bookkeeping: touched rows unique and held, no others */
 		if (ts->sparse)
 		{
-			int32_t		n_marked = 0;
+			const int32_t *touched;
+			int32_t		n_touched = bpr_tower_touched(wk, ti, &touched);
+			int32_t		n_held = 0;
 
 			for (int32_t r = 0; r < ts->rows; r++)
+				n_held += bpr_tower_grad_row(t, wk, ti, r) != NULL;
+			CHECK(n_held == n_touched);
+			for (int32_t j = 0; j < n_touched; j++)
 			{
-				n_marked += ts->mark[r] != 0;
-				if (!ts->mark[r])
-					for (int32_t d = 0; d < ts->cols; d++)
-						CHECK(ts->g[(size_t) r * ts->cols + d] == 0.0f);
+				CHECK(bpr_tower_grad_row(t, wk, ti, touched[j]) != NULL);
+				for (int32_t k = 0; k < j; k++)
+					CHECK(touched[k] != touched[j]);
 			}
-			CHECK(n_marked == ts->n_touched);
-			for (int32_t j = 0; j < ts->n_touched; j++)
-				CHECK(ts->mark[ts->touched[j]] == 1);
 		}
 	}
 	if (!with_ids && spec->n_ids > 0)
-		CHECK(tt_tensor(t, "ids")->n_touched == 0);
+		CHECK(bpr_tower_touched(wk, bpr_tower_find(t, "ids"), &rows_seen) == 0);
 	CHECK(checked > 0);
 	CHECK(skipped * 10 <= checked);
 	if (skipped * 10 > checked)
 		fprintf(stderr, "  [%s] %d checked, %d skipped at ReLU kinks\n", label, checked, skipped);
 
 	/* zero_grad clears everything */
-	bpr_tower_zero_grad(t);
+	bpr_tower_zero_grad(wk);
 	for (int32_t ti = 0; ti < t->n_tensors; ti++)
-	{
-		BprTensor  *ts = &t->tensors[ti];
-		bool		zero = true;
-
-		for (size_t j = 0; j < (size_t) ts->rows * ts->cols; j++)
-			zero = zero && ts->g[j] == 0.0f;
-		CHECK(zero);
-		if (ts->sparse)
-		{
-			CHECK(ts->n_touched == 0);
-			for (int32_t r = 0; r < ts->rows; r++)
-				CHECK(ts->mark[r] == 0);
-		}
-	}
+		CHECK(tt_grad_zero(t, wk, ti));
 }
 
 /* A spec with everything zeroed */
@@ -495,7 +515,7 @@ tt_check_layout(void)
 	CHECK(t->tensors[7].rows == 8 && t->tensors[7].cols == 6);
 	CHECK(t->tensors[9].rows == 11 && t->tensors[9].cols == 6 && t->tensors[9].sparse);
 	/* an inference tower has no training state */
-	CHECK(t->tensors[0].g == NULL && t->tensors[0].m == NULL && t->tensors[0].touched == NULL);
+	CHECK(t->tensors[0].m == NULL && t->tensors[0].v == NULL);
 	CHECK(!t->training && t->max_batch == 4);
 
 	/* a pure-id tower has only "ids" */
@@ -657,6 +677,7 @@ tt_check_step(void)
 	float	   *before[8];
 	float	   *m_before[8];
 	float		dout[3 * 3];
+	BprTowerWork *wk;
 
 	s.n_numeric = 2;
 	s.n_cat = 1;
@@ -672,6 +693,7 @@ tt_check_step(void)
 	bpr_rng_seed(&rng, 5);
 	tt_make_side(&side, &s, 7, &rng);
 	t = bpr_tower_create(&s, 4, true, &unit_alloc);
+	wk = bpr_tower_work_create(t, &side.f, 4, 4, &unit_alloc);
 	bpr_tower_init(t, &rng);
 	tt_randomize(t, &rng);
 	CHECK(t->n_tensors == 7);
@@ -682,10 +704,10 @@ tt_check_step(void)
 		float		o[3];
 		const float d1[3] = {0.5f, -0.5f, 0.25f};
 
-		bpr_tower_forward(t, &side.f, other, 1, true, o);
-		bpr_tower_backward(t, &side.f, other, 1, true, d1);
+		bpr_tower_forward_with(t, wk, &side.f, other, 1, true, o);
+		bpr_tower_backward(t, wk, &side.f, other, 1, true, d1);
 		bpr_adam_defaults(&cfg, 0.01f);
-		bpr_tower_step(t, &cfg, 1);
+		bpr_tower_step(t, wk, &cfg, 1);
 	}
 
 	for (int32_t i = 0; i < t->n_tensors; i++)
@@ -702,8 +724,8 @@ tt_check_step(void)
 	{
 		float		o[9];
 
-		bpr_tower_forward(t, &side.f, rows, 3, true, o);
-		bpr_tower_backward(t, &side.f, rows, 3, true, dout);
+		bpr_tower_forward_with(t, wk, &side.f, rows, 3, true, o);
+		bpr_tower_backward(t, wk, &side.f, rows, 3, true, dout);
 	}
 
 	/* touched rows are exactly the rows the batch used */
@@ -712,6 +734,8 @@ tt_check_step(void)
 		BprTensor  *ts = &t->tensors[i];
 		bool		expect[16] = {false};
 		int32_t		n_expect = 0;
+		const int32_t *touched;
+		int32_t		n_touched;
 
 		if (!ts->sparse)
 			continue;
@@ -729,13 +753,14 @@ tt_check_step(void)
 		}
 		for (int32_t r = 0; r < ts->rows; r++)
 			n_expect += expect[r];
-		CHECK(ts->n_touched == n_expect);
-		for (int32_t j = 0; j < ts->n_touched; j++)
-			CHECK(expect[ts->touched[j]]);
+		n_touched = bpr_tower_touched(wk, i, &touched);
+		CHECK(n_touched == n_expect);
+		for (int32_t j = 0; j < n_touched; j++)
+			CHECK(expect[touched[j]]);
 		CHECK(n_expect > 0);
 	}
 
-	bpr_tower_step(t, &cfg, 2);
+	bpr_tower_step(t, wk, &cfg, 2);
 
 	for (int32_t i = 0; i < t->n_tensors; i++)
 	{
@@ -775,14 +800,7 @@ tt_check_step(void)
 		if (!ts->sparse)
 			CHECK(n_changed > 0);
 		/* gradients cleared */
-		for (size_t j = 0; j < (size_t) ts->rows * cols; j++)
-			CHECK(ts->g[j] == 0.0f);
-		if (ts->sparse)
-		{
-			CHECK(ts->n_touched == 0);
-			for (int32_t r = 0; r < ts->rows; r++)
-				CHECK(ts->mark[r] == 0);
-		}
+		CHECK(tt_grad_zero(t, wk, i));
 	}
 }
 
@@ -911,7 +929,22 @@ tt_check_bytes(void)
 		count.bytes = 0;
 		CHECK(bpr_tower_create(&s, 128, training, &a) != NULL);
 		CHECK(count.bytes == bpr_tower_bytes(&s, 128, training));
-		CHECK(count.bytes > (size_t) 1000 * 24 * 4 * (training ? 4 : 1));
+		CHECK(count.bytes > (size_t) 1000 * 24 * 4 * (training ? 3 : 1));
+	}
+	/* work areas: forward-only and with gradients for 300 rows (bags of up to 3) */
+	{
+		BprRng		rng;
+		TestSide	side;
+		BprTower   *t = bpr_tower_create(&s, 2, true, &unit_alloc);
+
+		bpr_rng_seed(&rng, 3);
+		tt_make_side(&side, &s, 1000, &rng);
+		for (int grads = 0; grads < 2; grads++)
+		{
+			count.bytes = 0;
+			CHECK(bpr_tower_work_create(t, &side.f, 64, grads ? 300 : 0, &a) != NULL);
+			CHECK(count.bytes == bpr_tower_work_bytes(&s, &side.f, 64, grads ? 300 : 0));
+		}
 	}
 	s = tt_spec();
 	s.out_dim = 4;
@@ -920,6 +953,112 @@ tt_check_bytes(void)
 	CHECK(bpr_tower_create(&s, 3, true, &a) != NULL);
 	CHECK(count.bytes == bpr_tower_bytes(&s, 3, true));
 	CHECK(bpr_tower_bytes(&s, 0, true) == 0);
+}
+
+/* Copies values and moments of every tensor of src into dst (same spec, both training) */
+static void
+tt_copy_state(BprTower *dst, const BprTower *src)
+{
+	for (int32_t i = 0; i < dst->n_tensors; i++)
+	{
+		size_t		bytes = (size_t) dst->tensors[i].rows * dst->tensors[i].cols * sizeof(float);
+
+		memcpy(dst->tensors[i].w, src->tensors[i].w, bytes);
+		memcpy(dst->tensors[i].m, src->tensors[i].m, bytes);
+		memcpy(dst->tensors[i].v, src->tensors[i].v, bytes);
+	}
+}
+
+/* True when two towers hold bit-identical values */
+static bool
+tt_same_values(const BprTower *a, const BprTower *b)
+{
+	for (int32_t i = 0; i < a->n_tensors; i++)
+		if (memcmp(a->tensors[i].w, b->tensors[i].w,
+				   (size_t) a->tensors[i].rows * a->tensors[i].cols * sizeof(float)) != 0)
+			return false;
+	return true;
+}
+
+/*
+ * A step from two work areas' gradients equals the step from one work area
+ * that saw all rows (up to the order of addition); a step split into parts
+ * equals the unsplit one bit for bit.
+ */
+static void
+tt_check_update_parts(void)
+{
+	BprTowerSpec s = tt_spec();
+	BprTower   *one,
+			   *two,
+			   *parts;
+	BprTowerWork *w_all,
+			   *w[2];
+	BprRng		rng;
+	TestSide	side;
+	BprAdamConfig cfg;
+	BprAdamStep st;
+	const int32_t rows[6] = {0, 1, 2, 2, 3, 4};
+	float		out[6 * 4],
+				dout[6 * 4],
+				scratch[512];
+	double		worst = 0.0;
+
+	s.n_numeric = 2;
+	s.n_cat = 1;
+	s.cat_card[0] = 3;
+	s.n_multi = 1;
+	s.multi_card[0] = 4;
+	s.field_dim = 3;
+	s.n_hidden = 1;
+	s.hidden[0] = 5;
+	s.out_dim = 4;
+	s.n_ids = 6;
+	s.id_init = 0.1f;
+	bpr_rng_seed(&rng, 9);
+	tt_make_side(&side, &s, 6, &rng);
+	one = bpr_tower_create(&s, 1, true, &unit_alloc);
+	two = bpr_tower_create(&s, 1, true, &unit_alloc);
+	parts = bpr_tower_create(&s, 1, true, &unit_alloc);
+	bpr_tower_init(one, &rng);
+	tt_randomize(one, &rng);
+	tt_copy_state(two, one);
+	tt_copy_state(parts, one);
+	w_all = bpr_tower_work_create(one, &side.f, 6, 6, &unit_alloc);
+	w[0] = bpr_tower_work_create(one, &side.f, 3, 3, &unit_alloc);
+	w[1] = bpr_tower_work_create(one, &side.f, 3, 3, &unit_alloc);
+	for (int i = 0; i < 6 * 4; i++)
+		dout[i] = bpr_rng_range(&rng, -1.0f, 1.0f);
+
+	/* all six rows in one work; the first three and the last three in two */
+	bpr_tower_forward_with(one, w_all, &side.f, rows, 6, true, out);
+	bpr_tower_backward(one, w_all, &side.f, rows, 6, true, dout);
+	bpr_tower_forward_with(two, w[0], &side.f, rows, 3, true, out);
+	bpr_tower_backward(two, w[0], &side.f, rows, 3, true, dout);
+	bpr_tower_forward_with(two, w[1], &side.f, rows + 3, 3, true, out);
+	bpr_tower_backward(two, w[1], &side.f, rows + 3, 3, true, dout + 3 * 4);
+
+	bpr_adam_defaults(&cfg, 0.01f);
+	bpr_adam_prepare(&st, &cfg, 1);
+	bpr_tower_update_part(one, &w_all, 1, 0, 1, &st, scratch);
+	bpr_tower_update_part(two, w, 2, 0, 1, &st, scratch);
+	bpr_tower_update_part(parts, w, 2, 1, 2, &st, scratch);
+	bpr_tower_update_part(parts, w, 2, 0, 2, &st, scratch);
+	CHECK(tt_same_values(two, parts));
+	for (int32_t i = 0; i < one->n_tensors; i++)
+		for (size_t j = 0; j < (size_t) one->tensors[i].rows * one->tensors[i].cols; j++)
+		{
+			double		d = fabs((double) one->tensors[i].w[j] - two->tensors[i].w[j]);
+
+			worst = d > worst ? d : worst;
+		}
+	CHECK(worst < 1e-5);
+	/* row 5 of the ids was in no batch: untouched in all three */
+	CHECK(one->tensors[one->ids_index].w[5 * 4] == two->tensors[two->ids_index].w[5 * 4]);
+	/* update_part leaves the gradients for their owners to clear */
+	CHECK(!tt_grad_zero(two, w[0], two->ids_index));
+	bpr_tower_zero_grad(w[0]);
+	CHECK(tt_grad_zero(two, w[0], two->ids_index));
 }
 
 /* Runs the tower suite */
@@ -933,4 +1072,5 @@ test_tower(void)
 	tt_check_gradients();
 	tt_check_forward_all();
 	tt_check_step();
+	tt_check_update_parts();
 }

@@ -83,6 +83,7 @@ small_config(BprTrainConfig *c)
 	c->final_lr_ratio = 0.5f;
 	c->l2 = 0.0001f;
 	c->seed = 1;
+	c->threads = 1;
 }
 
 /* A fixed clock */

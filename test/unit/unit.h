@@ -33,6 +33,9 @@ extern int	unit_failed;
 extern const BprAlloc unit_alloc;
 void		unit_alloc_reset(void);
 
+/* Threads of this process now, or -1 when unknown */
+int			unit_threads(void);
+
 /* Suites, one per subsystem */
 void		test_adam(void);
 void		test_loss(void);
@@ -41,5 +44,6 @@ void		test_sampler(void);
 void		test_topk(void);
 void		test_metrics(void);
 void		test_trainer(void);
+void		test_threads(void);
 
 #endif

@@ -1,0 +1,593 @@
+/*
+ * tower_pass.c - forward and backward passes of a tower, in a work area
+ *
+ * A work area holds, for max_batch rows, the gathered input X and every
+ * layer's activations (ReLU outputs; the last layer's linear or softmax
+ * result); with gradients, two backward scratch matrices, one block with the
+ * gradients of all dense tensors, and a compact row gradient (rowgrad.h) per
+ * embedding table.  Passes read the tower's parameters and write only their
+ * work area, so threads with their own work areas can run passes at once.
+ * Forward and backward allocate nothing.
+ */
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+#include "rowgrad.h"
+#include "tower.h"
+#include "vecmath.h"
+
+struct BprTowerWork
+{
+	int32_t		max_batch;		/* rows of one pass */
+	int32_t		n_tensors;
+	bool		grads;			/* backward passes allowed */
+	float	   *x;				/* max_batch x in_dim gathered input */
+	float	   *act[BPR_MAX_LAYERS + 1];	/* max_batch x width[l] activations */
+	float	   *grad_a;			/* gradients: max_batch x max_width scratch */
+	float	   *grad_b;			/* gradients: max_batch x max_width scratch */
+	float	   *dense_g;		/* gradients: every dense tensor's gradient, at its dense_offset */
+	size_t		dense_count;
+	BprRowGrad *row_g;			/* gradients: per tensor; used for sparse ones */
+};
+
+/* Everything a work area holds, derived from a spec */
+typedef struct WorkPlan
+{
+	int32_t		in_dim;
+	int32_t		n_layers;
+	int32_t		width[BPR_MAX_LAYERS + 1];
+	int32_t		max_width;
+	int32_t		n_tensors;
+	size_t		arena_floats;
+	size_t		dense_count;
+	/* per tensor: width and (sparse) row capacity; dense ones have capacity -1 */
+	int32_t		cols[2 * BPR_MAX_FIELDS + 2 * (BPR_MAX_LAYERS + 1) + 1];
+	int32_t		capacity[2 * BPR_MAX_FIELDS + 2 * (BPR_MAX_LAYERS + 1) + 1];
+} WorkPlan;
+
+/* Longest bag of a multi-hot field, or -1 when the features do not say */
+static int64_t
+longest_bag(const BprFeatures *f, int32_t k)
+{
+	const BprMultiField *mf;
+	int64_t		longest = 0;
+
+	if (f == NULL || k >= f->n_multi)
+		return -1;
+	mf = &f->multi[k];
+	for (int32_t r = 0; r < f->n_rows; r++)
+		if (mf->ptr[r + 1] - mf->ptr[r] > longest)
+			longest = mf->ptr[r + 1] - mf->ptr[r];
+	return longest;
+}
+
+/* Distinct rows of a table of `rows` rows that passes over n entities can touch, each touching `per` rows */
+static int32_t
+row_capacity(int32_t rows, int64_t n, int64_t per)
+{
+	if (per < 0)
+		return rows;
+	if (per > 0 && n > INT64_MAX / per)
+		return rows;
+	return n * per < (int64_t) rows ? (int32_t) (n * per) : rows;
+}
+
+/* Plans a work area; false on size overflow (the spec must be valid) */
+static bool
+work_plan(const BprTowerSpec *spec, const BprFeatures *f, int32_t max_batch,
+		  int32_t grad_rows, WorkPlan *p)
+{
+	int32_t		fields = spec->n_cat + spec->n_multi;
+	int32_t		prev;
+	size_t		per_row;
+	size_t		dense = 0;
+
+	memset(p, 0, sizeof(*p));
+	p->in_dim = spec->n_numeric + (fields > 0 ? fields * spec->field_dim : 0);
+	for (int32_t k = 0; k < spec->n_cat; k++)
+	{
+		p->cols[p->n_tensors] = spec->field_dim;
+		p->capacity[p->n_tensors++] = row_capacity(spec->cat_card[k], grad_rows, 1);
+	}
+	for (int32_t k = 0; k < spec->n_multi; k++)
+	{
+		p->cols[p->n_tensors] = spec->field_dim;
+		p->capacity[p->n_tensors++] = row_capacity(spec->multi_card[k], grad_rows,
+												   longest_bag(f, k));
+	}
+	if (p->in_dim > 0)
+	{
+		p->n_layers = spec->n_hidden + 1;
+		prev = p->in_dim;
+		p->max_width = prev;
+		for (int32_t l = 0; l < p->n_layers; l++)
+		{
+			int32_t		w = l < spec->n_hidden ? spec->hidden[l] : spec->out_dim;
+
+			p->width[l] = w;
+			p->max_width = w > p->max_width ? w : p->max_width;
+			p->cols[p->n_tensors] = w;
+			p->capacity[p->n_tensors++] = -1;
+			p->cols[p->n_tensors] = w;
+			p->capacity[p->n_tensors++] = -1;
+			dense += (size_t) prev * (size_t) w + (size_t) w;
+			prev = w;
+		}
+	}
+	if (spec->n_ids > 0)
+	{
+		p->cols[p->n_tensors] = spec->out_dim;
+		p->capacity[p->n_tensors++] = row_capacity(spec->n_ids, grad_rows, 1);
+	}
+	p->dense_count = dense;
+
+	/* arena: X, activations, and with gradients two scratch matrices */
+	per_row = (size_t) p->in_dim;
+	for (int32_t l = 0; l < p->n_layers; l++)
+		per_row += (size_t) p->width[l];
+	if (grad_rows > 0 && p->n_layers > 0)
+		per_row += 2 * (size_t) p->max_width;
+	return bpr_size_mul(per_row, (size_t) max_batch, &p->arena_floats);
+}
+
+/* Adds the bytes of one bpr_alloc_array call to a total; false on overflow */
+static bool
+add_block(size_t *total, size_t n, size_t size)
+{
+	size_t		bytes;
+
+	if (!bpr_size_mul(n, size, &bytes))
+		return false;
+	if (bytes == 0)
+		bytes = 1;				/* bpr_alloc_array never asks for 0 bytes */
+	return bpr_size_add(*total, bytes, total);
+}
+
+/* Bytes bpr_tower_work_create allocates; 0 on overflow */
+size_t
+bpr_tower_work_bytes(const BprTowerSpec *spec, const BprFeatures *f,
+					 int32_t max_batch, int32_t grad_rows)
+{
+	WorkPlan	p;
+	size_t		total = 0;
+	bool		ok;
+
+	if (max_batch < 1 || grad_rows < 0 || !work_plan(spec, f, max_batch, grad_rows, &p))
+		return 0;
+	ok = add_block(&total, 1, sizeof(BprTowerWork)) &&
+		add_block(&total, p.arena_floats, sizeof(float));
+	if (ok && grad_rows > 0)
+	{
+		ok = add_block(&total, p.dense_count, sizeof(float)) &&
+			add_block(&total, (size_t) p.n_tensors, sizeof(BprRowGrad));
+		for (int32_t i = 0; ok && i < p.n_tensors; i++)
+		{
+			size_t		rg;
+
+			if (p.capacity[i] < 0)
+				continue;
+			rg = bpr_rowgrad_bytes(p.cols[i], p.capacity[i]);
+			ok = rg > 0 && bpr_size_add(total, rg, &total);
+		}
+	}
+	return ok ? total : 0;
+}
+
+/* A work area for passes of at most max_batch rows, with gradients when grad_rows > 0 */
+BprTowerWork *
+bpr_tower_work_create(const BprTower *tower, const BprFeatures *f,
+					  int32_t max_batch, int32_t grad_rows, const BprAlloc *alloc)
+{
+	WorkPlan	p;
+	BprTowerWork *wk;
+	float	   *arena;
+
+	if (bpr_tower_work_bytes(&tower->spec, f, max_batch, grad_rows) == 0 ||
+		!work_plan(&tower->spec, f, max_batch, grad_rows, &p))
+	{
+		alloc->overflow(alloc->ctx, "tower work area");
+		return NULL;
+	}
+	wk = bpr_alloc_array(alloc, 1, sizeof(BprTowerWork), "tower work");
+	arena = bpr_alloc_array(alloc, p.arena_floats, sizeof(float), "tower activations");
+	wk->max_batch = max_batch;
+	wk->n_tensors = p.n_tensors;
+	wk->grads = grad_rows > 0;
+	if (p.n_layers > 0)
+	{
+		wk->x = arena;
+		arena += (size_t) max_batch * (size_t) p.in_dim;
+		for (int32_t l = 0; l < p.n_layers; l++)
+		{
+			wk->act[l] = arena;
+			arena += (size_t) max_batch * (size_t) p.width[l];
+		}
+		if (wk->grads)
+		{
+			wk->grad_a = arena;
+			arena += (size_t) max_batch * (size_t) p.max_width;
+			wk->grad_b = arena;
+		}
+	}
+	if (wk->grads)
+	{
+		wk->dense_count = p.dense_count;
+		wk->dense_g = bpr_alloc_array(alloc, p.dense_count, sizeof(float), "tower gradient");
+		wk->row_g = bpr_alloc_array(alloc, (size_t) p.n_tensors, sizeof(BprRowGrad),
+									"tower gradient");
+		for (int32_t i = 0; i < p.n_tensors; i++)
+			if (p.capacity[i] >= 0)
+				bpr_rowgrad_init(&wk->row_g[i], p.cols[i], p.capacity[i], alloc);
+	}
+	return wk;
+}
+
+/* Concatenates numeric values and field embeddings of each row into X (n x in_dim) */
+static void
+gather_inputs(const BprTower *tower, const BprFeatures *f,
+			  const int32_t *rows, int32_t n, float *x)
+{
+	const BprTowerSpec *spec = &tower->spec;
+	int32_t		in_dim = tower->in_dim;
+	int32_t		nn = spec->n_numeric;
+	int32_t		fd = spec->field_dim;
+	int32_t		n_cat = spec->n_cat;
+
+	for (int32_t i = 0; i < n; i++)
+	{
+		size_t		r = (size_t) rows[i];
+		float	   *xi = x + (size_t) i * in_dim;
+
+		if (nn > 0)
+			memcpy(xi, f->numeric + r * nn, (size_t) nn * sizeof(float));
+		for (int32_t k = 0; k < n_cat; k++)
+		{
+			size_t		code = (size_t) f->cat[r * n_cat + k];
+
+			memcpy(xi + nn + (size_t) k * fd, tower->tensors[k].w + code * fd,
+				   (size_t) fd * sizeof(float));
+		}
+		for (int32_t k = 0; k < spec->n_multi; k++)
+		{
+			const BprMultiField *mf = &f->multi[k];
+			const float *table = tower->tensors[n_cat + k].w;
+			float	   *restrict xs = xi + nn + (size_t) (n_cat + k) * fd;
+			int64_t		b = mf->ptr[r],
+						e = mf->ptr[r + 1];
+			float		scale;
+
+			if (e <= b)
+			{
+				memset(xs, 0, (size_t) fd * sizeof(float));
+				continue;
+			}
+			memcpy(xs, table + (size_t) mf->idx[b] * fd, (size_t) fd * sizeof(float));
+			for (int64_t j = b + 1; j < e; j++)
+			{
+				const float *restrict er = table + (size_t) mf->idx[j] * fd;
+
+				for (int32_t d = 0; d < fd; d++)
+					xs[d] += er[d];
+			}
+			scale = 1.0f / (float) (e - b);
+			for (int32_t d = 0; d < fd; d++)
+				xs[d] *= scale;
+		}
+	}
+}
+
+/* Row-wise softmax in place on an n x width matrix */
+static void
+softmax_rows(float *z, int32_t n, int32_t width)
+{
+	for (int32_t i = 0; i < n; i++)
+	{
+		float	   *zi = z + (size_t) i * width;
+		float		mx = zi[0];
+		float		sum = 0.0f;
+		float		inv;
+
+		for (int32_t j = 1; j < width; j++)
+			mx = zi[j] > mx ? zi[j] : mx;
+		for (int32_t j = 0; j < width; j++)
+		{
+			zi[j] = expf(zi[j] - mx);
+			sum += zi[j];
+		}
+		inv = 1.0f / sum;
+		for (int32_t j = 0; j < width; j++)
+			zi[j] *= inv;
+	}
+}
+
+/* Fetches the cache lines of a row of floats ahead of use */
+static inline void
+prefetch_row(const float *row, int32_t cols)
+{
+	for (int32_t d = 0; d < cols; d += 16)
+		bpr_prefetch(row + d);
+	bpr_prefetch(row + cols - 1);
+}
+
+/* Rows looked ahead when prefetching embedding rows */
+#define PASS_PREFETCH 4
+
+/* Forward pass of n <= the work's max_batch rows; reads the tower, writes only the work and out */
+void
+bpr_tower_forward_with(const BprTower *tower, BprTowerWork *wk,
+					   const BprFeatures *f, const int32_t *rows,
+					   int32_t n, bool with_ids, float *out)
+{
+	int32_t		out_dim = tower->spec.out_dim;
+	size_t		out_count = (size_t) n * (size_t) out_dim;
+	const float *ids = tower->ids_index >= 0 && with_ids ?
+		tower->tensors[tower->ids_index].w : NULL;
+
+	if (n <= 0)
+		return;
+	if (tower->n_layers == 0)
+	{
+		/* the id embedding alone (zeros when ids are not wanted) */
+		if (ids == NULL)
+			memset(out, 0, out_count * sizeof(float));
+		else
+			for (int32_t i = 0; i < n; i++)
+			{
+				if (i + PASS_PREFETCH < n)
+					prefetch_row(ids + (size_t) rows[i + PASS_PREFETCH] * out_dim, out_dim);
+				memcpy(out + (size_t) i * out_dim, ids + (size_t) rows[i] * out_dim,
+					   (size_t) out_dim * sizeof(float));
+			}
+		return;
+	}
+
+	{
+		const float *a = wk->x;
+		int32_t		a_w = tower->in_dim;
+
+		if (ids != NULL)
+			for (int32_t i = 0; i < n && i < PASS_PREFETCH; i++)
+				prefetch_row(ids + (size_t) rows[i] * out_dim, out_dim);
+		gather_inputs(tower, f, rows, n, wk->x);
+		for (int32_t l = 0; l < tower->n_layers; l++)
+		{
+			const BprTensor *tw = &tower->tensors[tower->dense_first + 2 * l];
+			const float *bias = tower->tensors[tower->dense_first + 2 * l + 1].w;
+			int32_t		width = tower->width[l];
+			float	   *z = wk->act[l];
+			size_t		count = (size_t) n * (size_t) width;
+
+			for (int32_t i = 0; i < n; i++)
+				memcpy(z + (size_t) i * width, bias, (size_t) width * sizeof(float));
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, width, a_w,
+						1.0f, a, a_w, tw->w, width, 1.0f, z, width);
+			if (l < tower->n_layers - 1)
+			{
+				for (size_t j = 0; j < count; j++)
+					z[j] = z[j] > 0.0f ? z[j] : 0.0f;
+			}
+			else if (tower->spec.output == BPR_OUTPUT_SOFTMAX)
+				softmax_rows(z, n, width);
+			a = z;
+			a_w = width;
+		}
+		memcpy(out, a, out_count * sizeof(float));
+	}
+
+	if (ids != NULL)
+	{
+		for (int32_t i = 0; i < n; i++)
+		{
+			const float *restrict er = ids + (size_t) rows[i] * out_dim;
+			float	   *restrict oi = out + (size_t) i * out_dim;
+
+			if (i + PASS_PREFETCH < n)
+				prefetch_row(ids + (size_t) rows[i + PASS_PREFETCH] * out_dim, out_dim);
+			for (int32_t d = 0; d < out_dim; d++)
+				oi[d] += er[d];
+		}
+	}
+}
+
+/* Adds scale * src (cols values) into the gradient row of a table row */
+static inline void
+add_grad_row(BprRowGrad *rg, int32_t row, const float *restrict src, float scale)
+{
+	float	   *restrict g = bpr_rowgrad_row(rg, row);
+	int32_t		cols = rg->cols;
+
+	for (int32_t d = 0; d < cols; d++)
+		g[d] += scale * src[d];
+}
+
+/* Adds src (cols values) into the gradient row of a table row */
+static inline void
+add_grad_row1(BprRowGrad *rg, int32_t row, const float *restrict src)
+{
+	float	   *restrict g = bpr_rowgrad_row(rg, row);
+	int32_t		cols = rg->cols;
+
+	for (int32_t d = 0; d < cols; d++)
+		g[d] += src[d];
+}
+
+/* Scatters the input gradient of the embedding part (n x emb_w) into the field tables */
+static void
+scatter_embeddings(const BprTower *tower, BprTowerWork *wk, const BprFeatures *f,
+				   const int32_t *rows, int32_t n, const float *dx, int32_t emb_w)
+{
+	const BprTowerSpec *spec = &tower->spec;
+	int32_t		fd = spec->field_dim;
+	int32_t		n_cat = spec->n_cat;
+
+	for (int32_t i = 0; i < n; i++)
+	{
+		size_t		r = (size_t) rows[i];
+		const float *dxi = dx + (size_t) i * emb_w;
+
+		for (int32_t k = 0; k < n_cat; k++)
+			add_grad_row1(&wk->row_g[k], f->cat[r * n_cat + k], dxi + (size_t) k * fd);
+		for (int32_t k = 0; k < spec->n_multi; k++)
+		{
+			const BprMultiField *mf = &f->multi[k];
+			const float *dxs = dxi + (size_t) (n_cat + k) * fd;
+			int64_t		b = mf->ptr[r],
+						e = mf->ptr[r + 1];
+			float		scale;
+
+			if (e <= b)
+				continue;
+			scale = 1.0f / (float) (e - b);
+			for (int64_t j = b; j < e; j++)
+				add_grad_row(&wk->row_g[n_cat + k], mf->idx[j], dxs, scale);
+		}
+	}
+}
+
+/* Backward pass of the work's last forward (same rows); accumulates into the work's gradients */
+void
+bpr_tower_backward(const BprTower *tower, BprTowerWork *wk,
+				   const BprFeatures *f, const int32_t *rows, int32_t n,
+				   bool with_ids, const float *dout)
+{
+	int32_t		out_dim = tower->spec.out_dim;
+
+	if (!wk->grads || n <= 0)
+		return;
+	if (tower->n_layers > 0)
+	{
+		int32_t		last = tower->n_layers - 1;
+		const float *dz = dout;
+		float	   *spare = wk->grad_a;
+		int32_t		nn = tower->spec.n_numeric;
+		int32_t		emb_w = tower->in_dim - nn;
+
+		if (tower->spec.output == BPR_OUTPUT_SOFTMAX)
+		{
+			/* dz_j = y_j * (dy_j - sum_k dy_k y_k) */
+			const float *y = wk->act[last];
+
+			for (int32_t i = 0; i < n; i++)
+			{
+				const float *yi = y + (size_t) i * out_dim;
+				const float *dyi = dout + (size_t) i * out_dim;
+				float	   *dzi = wk->grad_a + (size_t) i * out_dim;
+				float		dot = 0.0f;
+
+				for (int32_t j = 0; j < out_dim; j++)
+					dot += dyi[j] * yi[j];
+				for (int32_t j = 0; j < out_dim; j++)
+					dzi[j] = yi[j] * (dyi[j] - dot);
+			}
+			dz = wk->grad_a;
+			spare = wk->grad_b;
+		}
+
+		for (int32_t l = last; l >= 0; l--)
+		{
+			const BprTensor *tw = &tower->tensors[tower->dense_first + 2 * l];
+			float	   *gw = wk->dense_g + tw->dense_offset;
+			float	   *restrict gb = wk->dense_g +
+				tower->tensors[tower->dense_first + 2 * l + 1].dense_offset;
+			const float *a_in = l > 0 ? wk->act[l - 1] : wk->x;
+			int32_t		in_w = l > 0 ? tower->width[l - 1] : tower->in_dim;
+			int32_t		width = tower->width[l];
+
+			/* dW += A_in^T dZ; db += column sums of dZ */
+			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, in_w, width, n,
+						1.0f, a_in, in_w, dz, width, 1.0f, gw, width);
+			for (int32_t i = 0; i < n; i++)
+			{
+				const float *restrict dzi = dz + (size_t) i * width;
+
+				for (int32_t j = 0; j < width; j++)
+					gb[j] += dzi[j];
+			}
+
+			if (l > 0)
+			{
+				size_t		count = (size_t) n * (size_t) in_w;
+
+				/* dA_in = dZ W^T, then through the ReLU of the previous layer */
+				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, in_w, width,
+							1.0f, dz, width, tw->w, width, 0.0f, spare, in_w);
+				for (size_t j = 0; j < count; j++)
+					spare[j] = a_in[j] > 0.0f ? spare[j] : 0.0f;
+				dz = spare;
+				spare = (dz == wk->grad_a) ? wk->grad_b : wk->grad_a;
+			}
+			else if (emb_w > 0)
+			{
+				/* only the embedding columns of X need a gradient */
+				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, emb_w, width,
+							1.0f, dz, width, tw->w + (size_t) nn * width, width,
+							0.0f, spare, emb_w);
+				scatter_embeddings(tower, wk, f, rows, n, spare, emb_w);
+			}
+		}
+	}
+
+	if (with_ids && tower->ids_index >= 0)
+	{
+		BprRowGrad *ids = &wk->row_g[tower->ids_index];
+
+		for (int32_t i = 0; i < n; i++)
+			add_grad_row1(ids, rows[i], dout + (size_t) i * out_dim);
+	}
+}
+
+/* Clears a work area's gradients (dense fully, sparse only the rows it holds) */
+void
+bpr_tower_zero_grad(BprTowerWork *wk)
+{
+	if (!wk->grads)
+		return;
+	memset(wk->dense_g, 0, wk->dense_count * sizeof(float));
+	for (int32_t i = 0; i < wk->n_tensors; i++)
+		if (wk->row_g[i].table != NULL)
+			bpr_rowgrad_clear(&wk->row_g[i]);
+}
+
+/* Gradient of a tensor row in a work area: NULL for a sparse row not touched since the last clear */
+const float *
+bpr_tower_grad_row(const BprTower *tower, const BprTowerWork *wk,
+				   int32_t tensor, int32_t row)
+{
+	const BprTensor *t = &tower->tensors[tensor];
+	int32_t		slot;
+
+	if (!wk->grads)
+		return NULL;
+	if (!t->sparse)
+		return wk->dense_g + t->dense_offset + (size_t) row * t->cols;
+	slot = bpr_rowgrad_find(&wk->row_g[tensor], row);
+	return slot < 0 ? NULL : wk->row_g[tensor].g + (size_t) slot * t->cols;
+}
+
+/* Rows of a sparse tensor touched since the last clear (first-touch order) */
+int32_t
+bpr_tower_touched(const BprTowerWork *wk, int32_t tensor, const int32_t **rows)
+{
+	if (!wk->grads || wk->row_g[tensor].table == NULL)
+	{
+		*rows = NULL;
+		return 0;
+	}
+	*rows = wk->row_g[tensor].rows;
+	return wk->row_g[tensor].n;
+}
+
+/* The work area's compact gradient of a sparse tensor (for tower_update.c), or NULL */
+const BprRowGrad *
+bpr_tower_row_grad(const BprTowerWork *wk, int32_t tensor)
+{
+	return wk->grads && wk->row_g[tensor].table != NULL ? &wk->row_g[tensor] : NULL;
+}
+
+/* The work area's block of dense gradients (for tower_update.c), or NULL */
+const float *
+bpr_tower_dense_grad(const BprTowerWork *wk)
+{
+	return wk->grads ? wk->dense_g : NULL;
+}
