@@ -25,7 +25,7 @@ bpr_interactions_rated(const BprInteractions *d, int32_t user, int32_t item)
 {
 	int64_t		lo = d->rated_ptr[user];
 
-	return bpr_find_i32(d->rated + lo, d->rated_ptr[user + 1] - lo, item) >= 0;
+	return bpr_sorted_has_i32(d->rated + lo, d->rated_ptr[user + 1] - lo, item, d->n_items);
 }
 
 /* Squared Euclidean norm of one row's encoded feature vector */
@@ -148,6 +148,7 @@ bpr_sampler_init(BprSampler *s, const BprSamplerConfig *cfg,
 	s->item_unit = NULL;
 	s->unit_dim = 0;
 	s->item_vectors = NULL;
+	s->item_vectors16 = NULL;
 	s->user_dim = 0;
 	s->item_dim = 0;
 
@@ -384,6 +385,13 @@ choose_pool(const BprSampler *s, BprRng *rng, int32_t user)
 static inline float
 candidate_score(const BprSampler *s, int32_t item, int32_t pos_item, const float *user_vec)
 {
+	if (s->cfg.hard == BPR_HARD_MODEL && s->item_vectors16 != NULL)
+	{
+		const uint16_t *v = s->item_vectors16 + (size_t) item * s->item_dim;
+		float		sc = bpr_dot_bf16(user_vec, v, s->user_dim);
+
+		return s->item_dim > s->user_dim ? sc + bpr_from_bf16(v[s->user_dim]) : sc;
+	}
 	if (s->cfg.hard == BPR_HARD_MODEL)
 	{
 		const float *v = s->item_vectors + (size_t) item * s->item_dim;
@@ -394,66 +402,159 @@ candidate_score(const BprSampler *s, int32_t item, int32_t pos_item, const float
 	return bpr_sampler_similarity(s, pos_item, item);
 }
 
-/*
- * The hardest of n_cand candidates from the pool (ties: the first drawn).
- * Unrated candidates are uniform over all items and looked up in the user's
- * ratings only when they would become the best; a rated one is then redrawn.
- */
-static int32_t
-hardest_candidate(const BprSampler *s, BprRng *rng, int32_t user, BprNegatives pool,
-				  int32_t pos_item, const float *user_vec)
+/* Fetches the cache lines of the vector a candidate is scored with */
+static inline void
+prefetch_candidate(const BprSampler *s, int32_t item)
+{
+	const char *row;
+	size_t		bytes;
+
+	if (s->cfg.hard == BPR_HARD_MODEL && s->item_vectors16 != NULL)
+	{
+		row = (const char *) (s->item_vectors16 + (size_t) item * s->item_dim);
+		bytes = (size_t) s->item_dim * sizeof(uint16_t);
+	}
+	else if (s->cfg.hard == BPR_HARD_MODEL)
+	{
+		row = (const char *) (s->item_vectors + (size_t) item * s->item_dim);
+		bytes = (size_t) s->item_dim * sizeof(float);
+	}
+	else if (s->item_unit != NULL)
+	{
+		row = (const char *) (s->item_unit + (size_t) item * s->unit_dim);
+		bytes = (size_t) s->unit_dim * sizeof(float);
+	}
+	else
+		return;
+	for (size_t b = 0; b < bytes; b += 64)
+		bpr_prefetch(row + b);
+	bpr_prefetch(row + bytes - 1);
+}
+
+/* One candidate from the pool: a uniform disliked item, or a uniform item (rated or not); -1 if none */
+static inline int32_t
+draw_candidate(const BprSampler *s, BprRng *rng, int32_t user, BprNegatives pool)
 {
 	const BprInteractions *d = s->data;
-	int32_t		n_cand = s->cfg.candidates < 1 ? 1 : s->cfg.candidates;
-	int32_t		best = -1;
-	float		best_score = 0.0f;
-	int32_t		misses = 0;
 
 	if (pool == BPR_NEG_RATED)
 	{
 		int64_t		nneg = n_disliked(d, user);
 
-		if (nneg <= 0)
-			return -1;
-		for (int32_t c = 0; c < n_cand; c++)
-		{
-			int32_t		item = sample_disliked(d, rng, user, nneg);
-			float		sc = candidate_score(s, item, pos_item, user_vec);
-
-			if (best < 0 || sc > best_score)
-			{
-				best = item;
-				best_score = sc;
-			}
-		}
-		return best;
+		return nneg > 0 ? sample_disliked(d, rng, user, nneg) : -1;
 	}
-
 	if (d->n_items <= 0 || n_rated(d, user) >= (int64_t) d->n_items)
 		return -1;
-	for (int32_t c = 0; c < n_cand;)
-	{
-		/* after many rated winners, draw from the unrated items exactly */
-		bool		exact = misses >= BPR_UNRATED_TRIES;
-		int32_t		item = exact ? bpr_sample_unrated(s, rng, user) :
-			(int32_t) bpr_rng_below(rng, (uint64_t) d->n_items);
-		float		sc = candidate_score(s, item, pos_item, user_vec);
+	return (int32_t) bpr_rng_below(rng, (uint64_t) d->n_items);
+}
 
-		if (best >= 0 && !(sc > best_score))
-		{
-			c++;				/* loses: whether rated does not matter */
-			continue;
-		}
-		if (!exact && bpr_interactions_rated(d, user, item))
-		{
-			misses++;			/* would win but is rated: redraw */
-			continue;
-		}
-		best = item;
-		best_score = sc;
-		c++;
+/* The hardest so far of one triplet's candidates */
+typedef struct Hardest
+{
+	int32_t		item;			/* -1: none yet */
+	float		score;
+} Hardest;
+
+/* Scores m candidates (a missing one, -1, scores 0); returns the index of the best (ties: first) */
+static int32_t
+score_group(const BprSampler *s, int32_t pos_item, const float *user_vec,
+			const int32_t *cand, int32_t m, float *score)
+{
+	int32_t		top = 0;
+
+	for (int32_t c = 0; c < m; c++)
+	{
+		score[c] = cand[c] < 0 ? 0.0f : candidate_score(s, cand[c], pos_item, user_vec);
+		if (score[c] > score[top])
+			top = c;
 	}
-	return best;
+	return top;
+}
+
+/*
+ * Lets m scored candidates of a pool compete for the hardest: they are taken
+ * in order of score (ties: the first drawn) while they beat the hardest so
+ * far, and the first that is a valid negative wins.  Only unrated-pool
+ * candidates need a look-up in the user's ratings, and usually only one is
+ * looked up.
+ */
+static void
+compete(const BprSampler *s, int32_t user, BprNegatives pool,
+		const int32_t *cand, const float *score, int32_t m, Hardest *h)
+{
+	bool		out[BPR_CANDIDATE_GROUP];
+
+	for (int32_t c = 0; c < m; c++)
+		out[c] = cand[c] < 0;
+	for (;;)
+	{
+		int32_t		top = -1;
+
+		for (int32_t c = 0; c < m; c++)
+			if (!out[c] && (top < 0 || score[c] > score[top]))
+				top = c;
+		if (top < 0 || (h->item >= 0 && !(score[top] > h->score)))
+			return;
+		out[top] = true;
+		if (pool == BPR_NEG_RATED || !bpr_interactions_rated(s->data, user, cand[top]))
+		{
+			h->item = cand[top];
+			h->score = score[top];
+			return;
+		}
+	}
+}
+
+/*
+ * The hardest negative of one triplet, given its slot (pool, and the first
+ * group of g candidates drawn and scored already): the remaining candidates
+ * are drawn and compared group by group; when every draw was rated, more are
+ * drawn one at a time until an unrated one comes (an exact draw after
+ * BPR_UNRATED_TRIES).
+ */
+static int32_t
+finish_triplet(const BprSampler *s, BprRng *rng, int32_t user, int32_t pos_item,
+			   const float *user_vec, const BprSampleSlot *slot, int32_t g)
+{
+	BprNegatives pool = (BprNegatives) slot->pool;
+	int32_t		n_cand = s->cfg.candidates < 1 ? 1 : s->cfg.candidates;
+	int32_t		more[BPR_CANDIDATE_GROUP];
+	float		score[BPR_CANDIDATE_GROUP];
+	Hardest		h = {-1, 0.0f};
+
+	if (g > 0 && slot->cand[0] < 0)
+		return -1;				/* the pool is empty */
+	compete(s, user, pool, slot->cand, slot->score, g, &h);
+	for (int32_t drawn = g; drawn < n_cand;)
+	{
+		int32_t		m = n_cand - drawn < BPR_CANDIDATE_GROUP ? n_cand - drawn : BPR_CANDIDATE_GROUP;
+
+		for (int32_t c = 0; c < m; c++)
+			more[c] = draw_candidate(s, rng, user, pool);
+		score_group(s, pos_item, user_vec, more, m, score);
+		compete(s, user, pool, more, score, m, &h);
+		drawn += m;
+	}
+	for (int tries = 0; h.item < 0; tries++)
+	{
+		int32_t		item = tries < BPR_UNRATED_TRIES ?
+			(int32_t) bpr_rng_below(rng, (uint64_t) s->data->n_items) :
+			bpr_sample_unrated(s, rng, user);
+
+		if (tries >= BPR_UNRATED_TRIES || !bpr_interactions_rated(s->data, user, item))
+			h.item = item;
+	}
+	return h.item;
+}
+
+/* True when negatives are the best of drawn candidates (as opposed to plain or full-scan ones) */
+static inline bool
+uses_candidates(const BprSampler *s, const float *user_vecs)
+{
+	if (s->cfg.hard == BPR_HARD_MODEL)
+		return (s->item_vectors != NULL || s->item_vectors16 != NULL) && user_vecs != NULL;
+	return s->cfg.hard == BPR_HARD_FEATURES &&
+		!(s->cfg.negatives == BPR_NEG_RATED && s->cfg.candidates == 0);
 }
 
 /*
@@ -491,6 +592,78 @@ most_similar_disliked(const BprSampler *s, BprRng *rng, int32_t user, int32_t po
 	return best;
 }
 
+/* Fetches the cache line of the user's ratings where the look-up of item starts */
+static inline void
+prefetch_rated(const BprInteractions *d, int32_t user, int32_t item)
+{
+	int64_t		lo = d->rated_ptr[user];
+	int64_t		n = d->rated_ptr[user + 1] - lo;
+
+	if (n > 0)
+	{
+		const int32_t *guess = d->rated + lo + bpr_sorted_guess(n, item, d->n_items);
+
+		/* the first probe and the neighbours it narrows with */
+		bpr_prefetch(guess);
+		bpr_prefetch(guess - 8 >= d->rated + lo ? guess - 8 : guess);
+		bpr_prefetch(guess + 8 < d->rated + lo + n ? guess + 8 : guess);
+	}
+}
+
+/*
+ * Negatives for n triplets (users, positives, and with MODEL their user
+ * vectors, user_dim apart), into out (-1 where there is none), in three
+ * passes: draw, score, choose.
+ */
+void
+bpr_sample_negatives(const BprSampler *s, BprRng *rng, int32_t n, const int32_t *users,
+					 const int32_t *pos_items, const float *user_vecs, int32_t *out,
+					 BprSampleSlot *scratch)
+{
+	int32_t		n_cand = s->cfg.candidates < 1 ? 1 : s->cfg.candidates;
+	int32_t		g = n_cand < BPR_CANDIDATE_GROUP ? n_cand : BPR_CANDIDATE_GROUP;
+
+	if (!uses_candidates(s, user_vecs))
+	{
+		for (int32_t j = 0; j < n; j++)
+		{
+			BprNegatives pool = choose_pool(s, rng, users[j]);
+
+			if (s->cfg.hard == BPR_HARD_FEATURES)
+				out[j] = most_similar_disliked(s, rng, users[j], pos_items[j]);
+			else
+				out[j] = sample_base(s, rng, users[j], pool);
+		}
+		return;
+	}
+	for (int32_t j = 0; j < n; j++)
+	{
+		BprSampleSlot *slot = &scratch[j];
+
+		slot->pool = (int32_t) choose_pool(s, rng, users[j]);
+		for (int32_t c = 0; c < g; c++)
+		{
+			slot->cand[c] = draw_candidate(s, rng, users[j], (BprNegatives) slot->pool);
+			if (slot->cand[c] >= 0)
+				prefetch_candidate(s, slot->cand[c]);
+		}
+	}
+	for (int32_t j = 0; j < n; j++)
+	{
+		BprSampleSlot *slot = &scratch[j];
+		int32_t		top = score_group(s, pos_items[j],
+									  user_vecs == NULL ? NULL : user_vecs + (size_t) j * s->user_dim,
+									  slot->cand, g, slot->score);
+
+		if (slot->pool == BPR_NEG_UNRATED && slot->cand[top] >= 0)
+			prefetch_rated(s->data, users[j], slot->cand[top]);
+	}
+	for (int32_t j = 0; j < n; j++)
+		out[j] = finish_triplet(s, rng, users[j], pos_items[j],
+								user_vecs == NULL ? NULL : user_vecs + (size_t) j * s->user_dim,
+								&scratch[j], g);
+}
+
 /*
  * Negative item for (user, pos_item) by the configured mode and hardness, or -1
  * when there is none.  user_vec (user_dim values) is read only with MODEL.
@@ -499,22 +672,11 @@ int32_t
 bpr_sample_negative(const BprSampler *s, BprRng *rng, int32_t user,
 					int32_t pos_item, const float *user_vec)
 {
-	BprNegatives pool = choose_pool(s, rng, user);
+	BprSampleSlot slot;
+	int32_t		out;
 
-	switch (s->cfg.hard)
-	{
-		case BPR_HARD_NONE:
-			break;
-		case BPR_HARD_MODEL:
-			if (s->item_vectors == NULL || user_vec == NULL)
-				break;			/* no model yet: plain draw */
-			return hardest_candidate(s, rng, user, pool, pos_item, user_vec);
-		case BPR_HARD_FEATURES:
-			if (s->cfg.negatives == BPR_NEG_RATED && s->cfg.candidates == 0)
-				return most_similar_disliked(s, rng, user, pos_item);
-			return hardest_candidate(s, rng, user, pool, pos_item, user_vec);
-	}
-	return sample_base(s, rng, user, pool);
+	bpr_sample_negatives(s, rng, 1, &user, &pos_item, user_vec, &out, &slot);
+	return out;
 }
 
 /* Fisher-Yates shuffle of n values */

@@ -58,7 +58,8 @@ typedef struct BprSampler
 	float	   *item_norm;		/* FEATURES: Euclidean norm of each item's feature vector */
 	float	   *item_unit;		/* FEATURES, narrow encodings: n_items x unit_dim unit vectors */
 	int32_t		unit_dim;		/* their width (a multiple of 8), 0 = no dense matrix */
-	const float *item_vectors;	/* MODEL: item outputs (n_items x item_dim), set by the trainer */
+	const float *item_vectors;	/* MODEL: item outputs (n_items x item_dim), set by the caller */
+	const uint16_t *item_vectors16; /* MODEL: the same as bfloat16 (the trainer's compact copy) */
 	int32_t		user_dim;
 	int32_t		item_dim;
 } BprSampler;
@@ -86,16 +87,41 @@ int32_t		bpr_sample_unrated(const BprSampler *s, BprRng *rng, int32_t user);
  * Negative item for (user, pos_item) by the configured mode and hardness, or -1
  * when there is none.  user_vec (user_dim values) is read only with MODEL.
  *
- * Hardness draws `candidates` items from the pool and keeps the best (highest
- * model score, or most feature-similar to the positive; ties: the first
- * drawn).  Unrated candidates are drawn uniformly from all items and checked
- * lazily: only a draw that would become the best is looked up in the user's
- * ratings, and when rated it is replaced by a fresh draw.  A rated draw that
- * loses anyway just counts as a candidate, which for a user who rated a share
- * r of the items leaves about candidates * (1 - r) real ones.
+ * Hardness draws `candidates` items from the pool and keeps the best valid
+ * one (highest model score, or most feature-similar to the positive; ties:
+ * the first drawn).  Unrated-pool candidates are drawn uniformly from all
+ * items and checked lazily: they are looked up in the user's ratings in order
+ * of score until one is unrated, usually just the first.  Rated draws are
+ * dropped, so for a user who rated a share r of the items about
+ * candidates * (1 - r) candidates compete; when all were rated, more are drawn
+ * one by one until one is not.
  */
 int32_t		bpr_sample_negative(const BprSampler *s, BprRng *rng, int32_t user,
 								int32_t pos_item, const float *user_vec);
+
+/* Candidates the batch sampler draws and compares at a time */
+#define BPR_CANDIDATE_GROUP 16
+
+/* One triplet's state in bpr_sample_negatives: its pool and first candidates */
+typedef struct BprSampleSlot
+{
+	int32_t		pool;			/* BprNegatives */
+	int32_t		cand[BPR_CANDIDATE_GROUP];
+	float		score[BPR_CANDIDATE_GROUP];
+} BprSampleSlot;
+
+/*
+ * Negatives for n triplets, as bpr_sample_negative draws them one at a time,
+ * but in passes over all n: pools and first candidates are drawn first (and
+ * the vectors they are scored with fetched), then scored (and the likely
+ * winner's place in the user's ratings fetched), then chosen.  Memory
+ * latencies of different triplets overlap instead of adding up.  user_vecs:
+ * n rows of user_dim (MODEL only); scratch: n slots.
+ */
+void		bpr_sample_negatives(const BprSampler *s, BprRng *rng, int32_t n,
+								 const int32_t *users, const int32_t *pos_items,
+								 const float *user_vecs, int32_t *out,
+								 BprSampleSlot *scratch);
 
 /* Cosine similarity of two items' encoded feature vectors (numeric + one-hot + multi-hot) */
 float		bpr_feature_cosine(const BprFeatures *f, const float *norms,

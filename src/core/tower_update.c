@@ -17,7 +17,7 @@
 #define UPDATE_BLOCK 512
 
 /* Rows looked ahead when prefetching embedding rows */
-#define UPDATE_PREFETCH 4
+#define UPDATE_PREFETCH 8
 
 /* Floats of scratch bpr_tower_update_part needs */
 size_t

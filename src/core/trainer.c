@@ -186,7 +186,7 @@ bpr_trainer_bytes(const BprTrainConfig *cfg, const BprInteractions *data,
 	if (!bpr_sampler_bytes(&cfg->sampler, itf, &sb) || !bpr_size_add(total, sb, &total))
 		return 0;
 	if (cfg->sampler.hard == BPR_HARD_MODEL &&
-		!add_array(&total, (size_t) data->n_items * (size_t) is.out_dim, sizeof(float)))
+		!add_array(&total, (size_t) data->n_items * (size_t) is.out_dim, sizeof(uint16_t)))
 		return 0;
 	if (!add_array(&total, (size_t) data->n_users, sizeof(int32_t)) ||
 		!add_array(&total, (size_t) data->n_users + 1, sizeof(int64_t)) ||
@@ -272,8 +272,8 @@ bpr_trainer_create(const BprTrainConfig *cfg, const BprInteractions *data,
 	if (cfg->sampler.hard == BPR_HARD_MODEL)
 	{
 		t->item_cache = bpr_alloc_array(alloc, (size_t) data->n_items * (size_t) idim,
-										sizeof(float), "item vectors");
-		t->sampler.item_vectors = t->item_cache;
+										sizeof(uint16_t), "item vectors");
+		t->sampler.item_vectors16 = t->item_cache;
 	}
 	index_pairs(t, alloc);
 	bpr_shards_create(t, alloc);

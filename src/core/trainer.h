@@ -129,7 +129,7 @@ typedef struct BprTrainer
 	int32_t    *pair_bucket;	/* user holding trainable pair b << bucket_shift */
 	int32_t		bucket_shift;
 	BprPermutation order;		/* this epoch's order of the pairs */
-	float	   *item_cache;		/* n_items x item out dim: item vectors for MODEL hard negatives */
+	uint16_t   *item_cache;		/* MODEL hard negatives: n_items x vec_dim item vectors as bfloat16 */
 	/* threads */
 	int32_t		threads;		/* members of a round: min(cfg.threads, batch_size) */
 	int32_t		shard_max;		/* most triplets of a batch one thread trains */

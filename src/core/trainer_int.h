@@ -67,6 +67,8 @@ struct BprTrainShard
 	float	   *i_out;			/* 2 x chunk x vec_dim */
 	float	   *di;
 	float	   *scratch;		/* for summing gradients in UPDATE */
+	BprSampleSlot *candidates;	/* chunk: the sampler's scratch */
+	int64_t    *pair_at;		/* chunk: epoch pairs, then positions in data->pos */
 	double		loss;			/* sums over this epoch's triplets */
 	double		reg;
 };

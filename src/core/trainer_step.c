@@ -10,6 +10,7 @@
 
 #include "loss.h"
 #include "trainer_int.h"
+#include "vecmath.h"
 
 /* Adds n elements of the given size to a byte count as bpr_alloc_array allocates them */
 static bool
@@ -79,7 +80,9 @@ bpr_shards_bytes(const BprTrainConfig *cfg, const BprTowerSpec *us, const BprTow
 			add_array(total, c * (size_t) us->out_dim, sizeof(float)) &&
 			add_array(total, 2 * c * (size_t) is->out_dim, sizeof(float)) &&
 			add_array(total, 2 * c * (size_t) is->out_dim, sizeof(float)) &&
-			add_array(total, scratch_floats(us, is), sizeof(float));
+			add_array(total, scratch_floats(us, is), sizeof(float)) &&
+			add_array(total, c, sizeof(BprSampleSlot)) &&
+			add_array(total, c, sizeof(int64_t));
 	}
 	return ok;
 }
@@ -117,6 +120,8 @@ bpr_shards_create(BprTrainer *t, const BprAlloc *alloc)
 		sh->i_out = bpr_alloc_array(alloc, 2 * c * (size_t) t->vec_dim, sizeof(float), "batch");
 		sh->di = bpr_alloc_array(alloc, 2 * c * (size_t) t->vec_dim, sizeof(float), "batch");
 		sh->scratch = bpr_alloc_array(alloc, scratch, sizeof(float), "batch");
+		sh->candidates = bpr_alloc_array(alloc, c, sizeof(BprSampleSlot), "batch");
+		sh->pair_at = bpr_alloc_array(alloc, c, sizeof(int64_t), "batch");
 	}
 }
 
@@ -230,32 +235,35 @@ step_refresh(BprTrainer *t, const TrainPlan *plan, const TrainCursor *c, int32_t
 	int64_t		a = lo + (hi - lo) * member / t->threads;
 	int64_t		b = lo + (hi - lo) * (member + 1) / t->threads;
 
-	if (b > a)
-		bpr_step_forward_rows(t, false, member, (int32_t) a, (int32_t) (b - a),
-							  t->item_cache + (size_t) a * t->vec_dim);
+	/* through the shard's item outputs, then into the bfloat16 cache */
+	for (int64_t at = a; at < b; at += 2 * t->chunk)
+	{
+		int32_t		m = (int32_t) (b - at < 2 * t->chunk ? b - at : 2 * t->chunk);
+		const float *src = t->shards[member].i_out;
+		uint16_t   *dst = t->item_cache + (size_t) at * t->vec_dim;
+
+		bpr_step_forward_rows(t, false, member, (int32_t) at, m, t->shards[member].i_out);
+		for (size_t k = 0; k < (size_t) m * t->vec_dim; k++)
+			dst[k] = bpr_to_bf16(src[k]);
+	}
 }
 
-/* The user and positive of trainable pair q (positions of the epoch order, by bucket then scan) */
-static inline void
-pair_at(const BprTrainer *t, uint64_t q, int32_t *user, int32_t *item)
-{
-	int32_t		u = t->pair_bucket[q >> t->bucket_shift];
-
-	while ((uint64_t) t->pair_start[u + 1] <= q)
-		u++;
-	*user = u;
-	*item = t->data->pos[t->data->pos_ptr[u] + (int64_t) (q - (uint64_t) t->pair_start[u])];
-}
-
-/* Fills n users and positives: triplets from epoch position `pos` on, or uniform users */
+/*
+ * Fills n users and positives: the triplets from epoch position `pos` on, or
+ * uniform users.  Epoch positions go through the permutation to pairs, a pair
+ * to its user by the bucket index and a short scan, and the user's list to
+ * the item; done in passes over all n, with each pass fetching what the next
+ * one reads, so the memory latencies of different triplets overlap.
+ */
 static void
 draw_positives(BprTrainer *t, BprTrainShard *sh, int64_t pos, int32_t n)
 {
 	const BprInteractions *d = t->data;
+	int64_t    *at = sh->pair_at;
 
-	for (int32_t j = 0; j < n; j++)
+	if (t->cfg.uniform_users)
 	{
-		if (t->cfg.uniform_users)
+		for (int32_t j = 0; j < n; j++)
 		{
 			int32_t		u = t->ok_users[bpr_rng_below(&sh->rng, (uint64_t) t->n_ok_users)];
 			int64_t		p = d->pos_ptr[u] +
@@ -264,10 +272,33 @@ draw_positives(BprTrainer *t, BprTrainShard *sh, int64_t pos, int32_t n)
 			sh->b_user[j] = u;
 			sh->b_items[j] = d->pos[p];
 		}
-		else
-			pair_at(t, bpr_permutation_at(&t->order, (uint64_t) ((pos + j) % t->n_pairs)),
-					&sh->b_user[j], &sh->b_items[j]);
+		return;
 	}
+	for (int32_t j = 0; j < n; j++)
+	{
+		at[j] = (int64_t) bpr_permutation_at(&t->order, (uint64_t) ((pos + j) % t->n_pairs));
+		bpr_prefetch(&t->pair_bucket[at[j] >> t->bucket_shift]);
+	}
+	for (int32_t j = 0; j < n; j++)
+	{
+		int32_t		u = t->pair_bucket[at[j] >> t->bucket_shift];
+
+		sh->b_user[j] = u;
+		bpr_prefetch(&t->pair_start[u]);
+		bpr_prefetch(&d->pos_ptr[u]);
+	}
+	for (int32_t j = 0; j < n; j++)
+	{
+		int32_t		u = sh->b_user[j];
+
+		while (t->pair_start[u + 1] <= at[j])
+			u++;
+		sh->b_user[j] = u;
+		at[j] = d->pos_ptr[u] + (at[j] - t->pair_start[u]);
+		bpr_prefetch(&d->pos[at[j]]);
+	}
+	for (int32_t j = 0; j < n; j++)
+		sh->b_items[j] = d->pos[at[j]];
 }
 
 /* GRADS: one chunk of this thread's share of the batch through both towers, gradients summed */
@@ -296,14 +327,12 @@ step_grads(BprTrainer *t, const TrainPlan *plan, const TrainCursor *c, int32_t m
 
 	draw_positives(t, sh, c->batch * cfg->batch_size + a, n);
 	bpr_tower_forward_with(t->user, sh->uw, t->user_features, sh->b_user, n, true, sh->u_out);
+	bpr_sample_negatives(&t->sampler, &sh->rng, n, sh->b_user, sh->b_items, sh->u_out,
+						 sh->b_items + n, sh->candidates);
+	/* no negative cannot happen for users that passed bpr_sampler_user_ok; fall back to the positive */
 	for (int32_t j = 0; j < n; j++)
-	{
-		int32_t		neg = bpr_sample_negative(&t->sampler, &sh->rng, sh->b_user[j],
-											  sh->b_items[j], sh->u_out + (size_t) j * cfg->dim);
-
-		/* cannot happen for users that passed bpr_sampler_user_ok; fall back to the positive */
-		sh->b_items[n + j] = neg >= 0 ? neg : sh->b_items[j];
-	}
+		if (sh->b_items[n + j] < 0)
+			sh->b_items[n + j] = sh->b_items[j];
 	bpr_tower_forward_with(t->item, sh->iw, t->item_features, sh->b_items, 2 * n, true,
 						   sh->i_out);
 	sh->loss += bpr_loss_part(n, cfg->dim, idim, sh->u_out, sh->i_out,

@@ -46,6 +46,66 @@ bpr_find_i32(const int32_t *v, int64_t n, int32_t x)
 	FIND_SORTED(v, n, x);
 }
 
+/*
+ * Narrows [*lo, *hi) around a probe at g that missed x: x is on one side of
+ * it; the value 8 further on that side (usually in the same or the next
+ * cache line) tells whether x is within those 8.
+ */
+static inline void
+narrow(const int32_t *v, int64_t g, int32_t x, int64_t *lo, int64_t *hi)
+{
+	int64_t		e;
+
+	if (v[g] < x)
+	{
+		e = g + 8 < *hi - 1 ? g + 8 : *hi - 1;
+		*lo = g + 1;
+		if (v[e] >= x)
+			*hi = e + 1;
+		else
+			*lo = e + 1;
+	}
+	else
+	{
+		e = g - 8 > *lo ? g - 8 : *lo;
+		*hi = g;
+		if (v[e] <= x)
+			*lo = e;
+		else
+			*hi = e;
+	}
+}
+
+/* True when x is in the ascending array v[0..n) of values in [0, universe) */
+bool
+bpr_sorted_has_i32(const int32_t *v, int64_t n, int32_t x, int32_t universe)
+{
+	int64_t		lo = 0,
+				hi = n;			/* x, if present, is in v[lo..hi) */
+	int64_t		g;
+
+	if (n <= 0)
+		return false;
+	g = bpr_sorted_guess(n, x, universe);
+	if (v[g] == x)
+		return true;
+	narrow(v, g, x, &lo, &hi);
+	for (int probe = 0; probe < 2 && hi - lo > 8; probe++)
+	{
+		double		a = v[lo],
+					b = v[hi - 1];
+
+		if (x < a || x > b)
+			return false;
+		g = lo + (int64_t) ((x - a) / (b - a + 1.0) * (double) (hi - lo));
+		g = g < lo ? lo : g >= hi ? hi - 1 : g;
+		if (v[g] == x)
+			return true;
+		narrow(v, g, x, &lo, &hi);
+	}
+	return bpr_find_i32(v + lo, hi - lo, x) >= 0;
+}
+
 /* Widens n rows of `from` values to `to` values; new columns 1, or last[r] in the last */
 void
 bpr_widen_rows(const float *in, float *out, int32_t n, int32_t from, int32_t to,

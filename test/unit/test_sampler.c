@@ -112,6 +112,42 @@ test_sampler(void)
 				ok = false;
 	CHECK(ok);
 
+	/* the interpolation search against the binary one: even, clustered and skewed lists */
+	{
+		static int32_t v[3000];
+		BprRng		r;
+
+		bpr_rng_seed(&r, 3);
+		ok = true;
+		for (int shape = 0; shape < 3; shape++)
+			for (int64_t n = 0; n < 3000; n += 1 + n / 3)
+			{
+				int32_t		x = 0;
+
+				for (int64_t i = 0; i < n; i++)
+				{
+					/* gaps: even, bursts of neighbours, or growing */
+					x += shape == 0 ? 1 + (int32_t) bpr_rng_below(&r, 20) :
+						shape == 1 ? (bpr_rng_below(&r, 10) == 0 ? 500 : 1) :
+						1 + (int32_t) (i * i / 50);
+					v[i] = x;
+				}
+				for (int t = 0; t < 200; t++)
+				{
+					int32_t		q = (int32_t) bpr_rng_below(&r, (uint64_t) x + 10);
+
+					if (t < 20 && n > 0)
+						q = v[bpr_rng_below(&r, (uint64_t) n)];
+					/* a good universe, a bad one, and none */
+					if (bpr_sorted_has_i32(v, n, q, x + 10) != (bpr_find_i32(v, n, q) >= 0) ||
+						bpr_sorted_has_i32(v, n, q, 3) != (bpr_find_i32(v, n, q) >= 0) ||
+						bpr_sorted_has_i32(v, n, q, 0) != (bpr_find_i32(v, n, q) >= 0))
+						ok = false;
+				}
+			}
+		CHECK(ok);
+	}
+
 	/* user_ok per mode */
 	make_sampler(&s, BPR_NEG_RATED, 0.5f, BPR_HARD_NONE, 0, NULL);
 	CHECK(s.item_norm == NULL && s.item_vectors == NULL && s.user_dim == 0 && s.item_dim == 0);
@@ -270,11 +306,11 @@ test_sampler(void)
 		CHECK(bpr_sample_negative(&s, &rng, 2, 0, uv) == -1);
 
 		/*
-		 * 3 candidates: replay the same draws on a copy of the rng.  Candidates
-		 * are uniform over all items; one that would become the best is looked
-		 * up, and redrawn (not counted) when the user rated it; a rated one that
-		 * loses counts.  Scores tie in pairs (i and i + 5), so the first drawn of
-		 * the best must win.
+		 * 3 candidates: replay the same draws on a copy of the rng.  Three
+		 * candidates are drawn uniformly over all items; the best-scored one the
+		 * user did not rate wins; if the user rated all three, single draws
+		 * follow until an unrated one.  Scores tie in pairs (i and i + 5), so
+		 * the first drawn of the best must win.
 		 */
 		for (int i = 0; i < 10; i++)
 			iv[3 * i] = (float) (i % 5);
@@ -290,26 +326,76 @@ test_sampler(void)
 			float		best_score = 0.0f;
 			int32_t		got;
 
-			for (int c = 0; c < 3;)
+			for (int c = 0; c < 3; c++)
 			{
 				int32_t		q = (int32_t) bpr_rng_below(&copy, 10);
 				float		sc = bpr_dot_score(uv, 2, iv + 3 * q, 3);
 
-				if (best >= 0 && !(sc > best_score))
-					c++;
-				else if (!bpr_interactions_rated(&inter, 0, q))
+				if (!bpr_interactions_rated(&inter, 0, q) && (best < 0 || sc > best_score))
 				{
 					best = q;
 					best_score = sc;
-					c++;
 				}
 			}
+			while (best < 0)
+			{
+				int32_t		q = (int32_t) bpr_rng_below(&copy, 10);
+
+				if (!bpr_interactions_rated(&inter, 0, q))
+					best = q;
+			}
 			got = bpr_sample_negative(&s, &rng, 0, 1, uv);
-			if (got != best || memcmp(&copy, &rng, sizeof(rng)) != 0 ||
-				bpr_interactions_rated(&inter, 0, got))
+			if (got != best || memcmp(&copy, &rng, sizeof(rng)) != 0)
 				ok = false;
 		}
 		CHECK(ok);
+
+		/* many triplets at once: every triplet's candidates drawn first, then the fall-backs */
+		{
+			int32_t		users[6] = {0, 1, 0, 1, 0, 0},
+						pos[6] = {1, 0, 4, 0, 1, 4},
+						got[6],
+						want[6],
+						cand[6][3];
+			BprSampleSlot scratch[6];
+			float		uvs[12];
+			BprRng		copy = rng;
+
+			for (int j = 0; j < 6; j++)
+			{
+				uvs[2 * j] = (float) (j % 3) - 1.0f;
+				uvs[2 * j + 1] = 0.5f;
+				for (int c = 0; c < 3; c++)
+					cand[j][c] = (int32_t) bpr_rng_below(&copy, 10);
+			}
+			for (int j = 0; j < 6; j++)
+			{
+				float		best_score = 0.0f;
+
+				want[j] = -1;
+				for (int c = 0; c < 3; c++)
+				{
+					float		sc = bpr_dot_score(uvs + 2 * j, 2, iv + 3 * cand[j][c], 3);
+
+					if (!bpr_interactions_rated(&inter, users[j], cand[j][c]) &&
+						(want[j] < 0 || sc > best_score))
+					{
+						want[j] = cand[j][c];
+						best_score = sc;
+					}
+				}
+				while (want[j] < 0)
+				{
+					int32_t		q = (int32_t) bpr_rng_below(&copy, 10);
+
+					if (!bpr_interactions_rated(&inter, users[j], q))
+						want[j] = q;
+				}
+			}
+			bpr_sample_negatives(&s, &rng, 6, users, pos, uvs, got, scratch);
+			CHECK(memcmp(got, want, sizeof(got)) == 0);
+			CHECK(memcmp(&copy, &rng, sizeof(rng)) == 0);
+		}
 
 		/*
 		 * BOTH with MODEL: the pool is chosen once per triplet, so even when the
@@ -405,19 +491,23 @@ test_sampler(void)
 			int32_t		want = -1;
 			float		best_sim = 0.0f;
 
-			for (int c = 0; c < 2;)
+			for (int c = 0; c < 2; c++)
 			{
 				int32_t		q = (int32_t) bpr_rng_below(&copy, 10);
 				float		sim = bpr_sampler_similarity(&s, 1, q);
 
-				if (want >= 0 && !(sim > best_sim))
-					c++;
-				else if (!bpr_interactions_rated(&inter, 0, q))
+				if (!bpr_interactions_rated(&inter, 0, q) && (want < 0 || sim > best_sim))
 				{
 					want = q;
 					best_sim = sim;
-					c++;
 				}
+			}
+			while (want < 0)
+			{
+				int32_t		q = (int32_t) bpr_rng_below(&copy, 10);
+
+				if (!bpr_interactions_rated(&inter, 0, q))
+					want = q;
 			}
 			if (bpr_sample_negative(&s, &rng, 0, 1, NULL) != want ||
 				memcmp(&copy, &rng, sizeof(rng)) != 0)
