@@ -1,13 +1,26 @@
 /*
  * tower_pass.c - forward and backward passes of a tower, in a work area
  *
- * A work area holds, for max_batch rows, the gathered input X and every
- * layer's activations (ReLU outputs; the last layer's linear or softmax
- * result); with gradients, two backward scratch matrices, one block with the
- * gradients of all dense tensors, and a compact row gradient (rowgrad.h) per
- * embedding table.  Passes read the tower's parameters and write only their
- * work area, so threads with their own work areas can run passes at once.
- * Forward and backward allocate nothing.
+ * The first dense layer is never run on the concatenated input.  Its input is
+ * the numeric columns and one embedding (or bag mean of embeddings) per field,
+ * so its output is the numeric part times their rows of dense0.w, plus, per
+ * field, the embedding times the field's block of dense0.w.  A pass projects
+ * only the distinct codes its rows use (a batch of 512 items with genre bags
+ * uses at most the ~20 genres) and adds the projections up per row; the
+ * backward pass sums the rows' gradients per code the same way.  Work is thus
+ * proportional to the codes a pass uses, not to rows x input width.  When a
+ * pass uses more codes than the work area has room for (bags longer than the
+ * features promised, or no features given when it was made), that field goes
+ * row by row instead: bag means times the field's block.
+ *
+ * A work area holds, for max_batch rows, the numeric input, every layer's
+ * activations (ReLU outputs; the last layer's linear or softmax result) and,
+ * per field, the codes used with their embeddings and projections; with
+ * gradients also two backward scratch matrices, one block with the gradients
+ * of all dense tensors, and a compact row gradient (rowgrad.h) per embedding
+ * table.  Passes read the tower's parameters and write only their work area,
+ * so threads with their own work areas can run passes at once.  Forward and
+ * backward allocate nothing.
  */
 #include <cblas.h>
 #include <math.h>
@@ -17,12 +30,29 @@
 #include "tower.h"
 #include "vecmath.h"
 
+/* Distinct codes per field a work area made without features makes room for, per row */
+#define PASS_CODES_PER_ROW 16
+
+/* One field's codes in the current pass */
+typedef struct FieldPass
+{
+	bool		by_row;			/* too many codes this pass: row by row */
+	BprRowGrad	codes;			/* code -> slot; its rows hold each code's embedding */
+	float	   *proj;			/* slots x width[0]: embedding times the field's block of dense0.w */
+	float	   *dproj;			/* gradients: slots x width[0], gradient of proj */
+	float	   *demb;			/* gradients: slots x field_dim, gradient of the embeddings */
+} FieldPass;
+
 struct BprTowerWork
 {
 	int32_t		max_batch;		/* rows of one pass */
 	int32_t		n_tensors;
 	bool		grads;			/* backward passes allowed */
-	float	   *x;				/* max_batch x in_dim gathered input */
+	int32_t		n_fields;		/* categorical, then multi-hot */
+	FieldPass  *fields;
+	float	   *x;				/* max_batch x n_numeric numeric input */
+	float	   *bag;			/* max_batch x field_dim: bag means of a field passed row by row */
+	float	   *dbag;			/* gradients: their gradient */
 	float	   *act[BPR_MAX_LAYERS + 1];	/* max_batch x width[l] activations */
 	float	   *grad_a;			/* gradients: max_batch x max_width scratch */
 	float	   *grad_b;			/* gradients: max_batch x max_width scratch */
@@ -44,6 +74,9 @@ typedef struct WorkPlan
 	/* per tensor: width and (sparse) row capacity; dense ones have capacity -1 */
 	int32_t		cols[2 * BPR_MAX_FIELDS + 2 * (BPR_MAX_LAYERS + 1) + 1];
 	int32_t		capacity[2 * BPR_MAX_FIELDS + 2 * (BPR_MAX_LAYERS + 1) + 1];
+	/* per field: most distinct codes one pass uses */
+	int32_t		n_fields;
+	int32_t		pass_codes[2 * BPR_MAX_FIELDS];
 } WorkPlan;
 
 /* Longest bag of a multi-hot field, or -1 when the features do not say */
@@ -89,12 +122,15 @@ work_plan(const BprTowerSpec *spec, const BprFeatures *f, int32_t max_batch,
 	{
 		p->cols[p->n_tensors] = spec->field_dim;
 		p->capacity[p->n_tensors++] = row_capacity(spec->cat_card[k], grad_rows, 1);
+		p->pass_codes[p->n_fields++] = row_capacity(spec->cat_card[k], max_batch, 1);
 	}
 	for (int32_t k = 0; k < spec->n_multi; k++)
 	{
 		p->cols[p->n_tensors] = spec->field_dim;
 		p->capacity[p->n_tensors++] = row_capacity(spec->multi_card[k], grad_rows,
 												   longest_bag(f, k));
+		p->pass_codes[p->n_fields++] = row_capacity(spec->multi_card[k], max_batch,
+													f != NULL ? longest_bag(f, k) : PASS_CODES_PER_ROW);
 	}
 	if (p->in_dim > 0)
 	{
@@ -122,8 +158,10 @@ work_plan(const BprTowerSpec *spec, const BprFeatures *f, int32_t max_batch,
 	}
 	p->dense_count = dense;
 
-	/* arena: X, activations, and with gradients two scratch matrices */
-	per_row = (size_t) p->in_dim;
+	/* arena: numeric input, bag means, activations, and with gradients their gradient and two scratch matrices */
+	per_row = (size_t) spec->n_numeric + (fields > 0 ? (size_t) spec->field_dim : 0);
+	if (grad_rows > 0 && fields > 0)
+		per_row += (size_t) spec->field_dim;
 	for (int32_t l = 0; l < p->n_layers; l++)
 		per_row += (size_t) p->width[l];
 	if (grad_rows > 0 && p->n_layers > 0)
@@ -156,7 +194,19 @@ bpr_tower_work_bytes(const BprTowerSpec *spec, const BprFeatures *f,
 	if (max_batch < 1 || grad_rows < 0 || !work_plan(spec, f, max_batch, grad_rows, &p))
 		return 0;
 	ok = add_block(&total, 1, sizeof(BprTowerWork)) &&
-		add_block(&total, p.arena_floats, sizeof(float));
+		add_block(&total, p.arena_floats, sizeof(float)) &&
+		add_block(&total, (size_t) p.n_fields, sizeof(FieldPass));
+	for (int32_t k = 0; ok && k < p.n_fields; k++)
+	{
+		size_t		codes = bpr_rowgrad_bytes(spec->field_dim, p.pass_codes[k]);
+		size_t		slots = (size_t) p.pass_codes[k];
+
+		ok = codes > 0 && bpr_size_add(total, codes, &total) &&
+			add_block(&total, slots * (size_t) p.width[0], sizeof(float));
+		if (ok && grad_rows > 0)
+			ok = add_block(&total, slots * (size_t) p.width[0], sizeof(float)) &&
+				add_block(&total, slots * (size_t) spec->field_dim, sizeof(float));
+	}
 	if (ok && grad_rows > 0)
 	{
 		ok = add_block(&total, p.dense_count, sizeof(float)) &&
@@ -194,10 +244,37 @@ bpr_tower_work_create(const BprTower *tower, const BprFeatures *f,
 	wk->max_batch = max_batch;
 	wk->n_tensors = p.n_tensors;
 	wk->grads = grad_rows > 0;
+	wk->n_fields = p.n_fields;
+	wk->fields = bpr_alloc_array(alloc, (size_t) p.n_fields, sizeof(FieldPass), "tower fields");
+	for (int32_t k = 0; k < p.n_fields; k++)
+	{
+		FieldPass  *fp = &wk->fields[k];
+		size_t		slots = (size_t) p.pass_codes[k];
+
+		bpr_rowgrad_init(&fp->codes, tower->spec.field_dim, p.pass_codes[k], alloc);
+		fp->proj = bpr_alloc_array(alloc, slots * (size_t) p.width[0], sizeof(float), "tower fields");
+		if (wk->grads)
+		{
+			fp->dproj = bpr_alloc_array(alloc, slots * (size_t) p.width[0], sizeof(float),
+										"tower fields");
+			fp->demb = bpr_alloc_array(alloc, slots * (size_t) tower->spec.field_dim,
+									   sizeof(float), "tower fields");
+		}
+	}
 	if (p.n_layers > 0)
 	{
 		wk->x = arena;
-		arena += (size_t) max_batch * (size_t) p.in_dim;
+		arena += (size_t) max_batch * (size_t) tower->spec.n_numeric;
+		if (p.n_fields > 0)
+		{
+			wk->bag = arena;
+			arena += (size_t) max_batch * (size_t) tower->spec.field_dim;
+			if (wk->grads)
+			{
+				wk->dbag = arena;
+				arena += (size_t) max_batch * (size_t) tower->spec.field_dim;
+			}
+		}
 		for (int32_t l = 0; l < p.n_layers; l++)
 		{
 			wk->act[l] = arena;
@@ -223,56 +300,151 @@ bpr_tower_work_create(const BprTower *tower, const BprFeatures *f,
 	return wk;
 }
 
-/* Concatenates numeric values and field embeddings of each row into X (n x in_dim) */
-static void
-gather_inputs(const BprTower *tower, const BprFeatures *f,
-			  const int32_t *rows, int32_t n, float *x)
+/* The codes row r has in field k (categorical fields first): a pointer to them and their count */
+static inline int64_t
+field_codes(const BprTowerSpec *spec, const BprFeatures *f, int32_t k, int32_t r,
+			const int32_t **codes)
 {
-	const BprTowerSpec *spec = &tower->spec;
-	int32_t		in_dim = tower->in_dim;
-	int32_t		nn = spec->n_numeric;
+	if (k < spec->n_cat)
+	{
+		*codes = f->cat + (size_t) r * spec->n_cat + k;
+		return 1;
+	}
+	{
+		const BprMultiField *mf = &f->multi[k - spec->n_cat];
+
+		*codes = mf->idx + mf->ptr[r];
+		return mf->ptr[r + 1] - mf->ptr[r];
+	}
+}
+
+/* Each row's embedding (mean of its bag's) of field k, into out (n x field_dim) */
+static void
+bag_means(const BprTowerSpec *spec, const BprFeatures *f, int32_t k, const float *table,
+		  const int32_t *rows, int32_t n, float *out)
+{
 	int32_t		fd = spec->field_dim;
-	int32_t		n_cat = spec->n_cat;
 
 	for (int32_t i = 0; i < n; i++)
 	{
-		size_t		r = (size_t) rows[i];
-		float	   *xi = x + (size_t) i * in_dim;
+		const int32_t *codes;
+		int64_t		m = field_codes(spec, f, k, rows[i], &codes);
+		float	   *restrict o = out + (size_t) i * fd;
 
-		if (nn > 0)
-			memcpy(xi, f->numeric + r * nn, (size_t) nn * sizeof(float));
-		for (int32_t k = 0; k < n_cat; k++)
+		memset(o, 0, (size_t) fd * sizeof(float));
+		for (int64_t j = 0; j < m; j++)
 		{
-			size_t		code = (size_t) f->cat[r * n_cat + k];
+			const float *restrict e = table + (size_t) codes[j] * fd;
 
-			memcpy(xi + nn + (size_t) k * fd, tower->tensors[k].w + code * fd,
-				   (size_t) fd * sizeof(float));
-		}
-		for (int32_t k = 0; k < spec->n_multi; k++)
-		{
-			const BprMultiField *mf = &f->multi[k];
-			const float *table = tower->tensors[n_cat + k].w;
-			float	   *restrict xs = xi + nn + (size_t) (n_cat + k) * fd;
-			int64_t		b = mf->ptr[r],
-						e = mf->ptr[r + 1];
-			float		scale;
-
-			if (e <= b)
-			{
-				memset(xs, 0, (size_t) fd * sizeof(float));
-				continue;
-			}
-			memcpy(xs, table + (size_t) mf->idx[b] * fd, (size_t) fd * sizeof(float));
-			for (int64_t j = b + 1; j < e; j++)
-			{
-				const float *restrict er = table + (size_t) mf->idx[j] * fd;
-
-				for (int32_t d = 0; d < fd; d++)
-					xs[d] += er[d];
-			}
-			scale = 1.0f / (float) (e - b);
 			for (int32_t d = 0; d < fd; d++)
-				xs[d] *= scale;
+				o[d] += e[d];
+		}
+		if (m > 1)
+		{
+			float		scale = 1.0f / (float) m;
+
+			for (int32_t d = 0; d < fd; d++)
+				o[d] *= scale;
+		}
+	}
+}
+
+/*
+ * First dense layer of n rows into z (n x width[0]): bias, numeric columns
+ * times their rows of dense0.w, and per field the rows' (mean) projected
+ * embeddings, each distinct code projected once.
+ */
+static void
+first_layer(const BprTower *tower, BprTowerWork *wk, const BprFeatures *f,
+			const int32_t *rows, int32_t n, float *z)
+{
+	const BprTowerSpec *spec = &tower->spec;
+	const float *w0 = tower->tensors[tower->dense_first].w;
+	const float *bias = tower->tensors[tower->dense_first + 1].w;
+	int32_t		width = tower->width[0];
+	int32_t		nn = spec->n_numeric;
+	int32_t		fd = spec->field_dim;
+
+	for (int32_t i = 0; i < n; i++)
+		memcpy(z + (size_t) i * width, bias, (size_t) width * sizeof(float));
+	if (nn > 0)
+	{
+		for (int32_t i = 0; i < n; i++)
+			memcpy(wk->x + (size_t) i * nn, f->numeric + (size_t) rows[i] * nn,
+				   (size_t) nn * sizeof(float));
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, width, nn,
+					1.0f, wk->x, nn, w0, width, 1.0f, z, width);
+	}
+	for (int32_t k = 0; k < wk->n_fields; k++)
+	{
+		FieldPass  *fp = &wk->fields[k];
+		const float *table = tower->tensors[k].w;
+		const float *block = w0 + (size_t) (nn + k * fd) * width;
+
+		/* the distinct codes of the pass, with their embeddings */
+		bpr_rowgrad_clear(&fp->codes);
+		fp->by_row = false;
+		for (int32_t i = 0; i < n && !fp->by_row; i++)
+		{
+			const int32_t *codes;
+			int64_t		m = field_codes(spec, f, k, rows[i], &codes);
+
+			for (int64_t j = 0; j < m; j++)
+			{
+				int32_t		held = fp->codes.n;
+				float	   *e;
+
+				if (held == fp->codes.capacity && bpr_rowgrad_find(&fp->codes, codes[j]) < 0)
+				{
+					fp->by_row = true;
+					break;
+				}
+				e = bpr_rowgrad_row(&fp->codes, codes[j]);
+				if (fp->codes.n > held)
+					memcpy(e, table + (size_t) codes[j] * fd, (size_t) fd * sizeof(float));
+			}
+		}
+		if (fp->by_row)
+		{
+			/* bag means times the field's block, row by row */
+			bpr_rowgrad_clear(&fp->codes);
+			bag_means(spec, f, k, table, rows, n, wk->bag);
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, width, fd,
+						1.0f, wk->bag, fd, block, width, 1.0f, z, width);
+			continue;
+		}
+		if (fp->codes.n == 0)
+			continue;
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, fp->codes.n, width, fd,
+					1.0f, fp->codes.g, fd, block, width, 0.0f, fp->proj, width);
+		/* each row adds its code's projection, or the mean of its bag's */
+		for (int32_t i = 0; i < n; i++)
+		{
+			const int32_t *codes;
+			int64_t		m = field_codes(spec, f, k, rows[i], &codes);
+			float	   *restrict zi = z + (size_t) i * width;
+
+			if (m == 1)
+			{
+				const float *restrict pr = fp->proj +
+					(size_t) bpr_rowgrad_find(&fp->codes, codes[0]) * width;
+
+				for (int32_t d = 0; d < width; d++)
+					zi[d] += pr[d];
+			}
+			else if (m > 1)
+			{
+				float		scale = 1.0f / (float) m;
+
+				for (int64_t j = 0; j < m; j++)
+				{
+					const float *restrict pr = fp->proj +
+						(size_t) bpr_rowgrad_find(&fp->codes, codes[j]) * width;
+
+					for (int32_t d = 0; d < width; d++)
+						zi[d] += scale * pr[d];
+				}
+			}
 		}
 	}
 }
@@ -311,7 +483,7 @@ prefetch_row(const float *row, int32_t cols)
 }
 
 /* Rows looked ahead when prefetching embedding rows */
-#define PASS_PREFETCH 4
+#define PASS_PREFETCH 8
 
 /* Forward pass of n <= the work's max_batch rows; reads the tower, writes only the work and out */
 void
@@ -343,13 +515,12 @@ bpr_tower_forward_with(const BprTower *tower, BprTowerWork *wk,
 	}
 
 	{
-		const float *a = wk->x;
-		int32_t		a_w = tower->in_dim;
+		const float *a = NULL;
+		int32_t		a_w = 0;
 
 		if (ids != NULL)
 			for (int32_t i = 0; i < n && i < PASS_PREFETCH; i++)
 				prefetch_row(ids + (size_t) rows[i] * out_dim, out_dim);
-		gather_inputs(tower, f, rows, n, wk->x);
 		for (int32_t l = 0; l < tower->n_layers; l++)
 		{
 			const BprTensor *tw = &tower->tensors[tower->dense_first + 2 * l];
@@ -358,10 +529,15 @@ bpr_tower_forward_with(const BprTower *tower, BprTowerWork *wk,
 			float	   *z = wk->act[l];
 			size_t		count = (size_t) n * (size_t) width;
 
-			for (int32_t i = 0; i < n; i++)
-				memcpy(z + (size_t) i * width, bias, (size_t) width * sizeof(float));
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, width, a_w,
-						1.0f, a, a_w, tw->w, width, 1.0f, z, width);
+			if (l == 0)
+				first_layer(tower, wk, f, rows, n, z);
+			else
+			{
+				for (int32_t i = 0; i < n; i++)
+					memcpy(z + (size_t) i * width, bias, (size_t) width * sizeof(float));
+				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, width, a_w,
+							1.0f, a, a_w, tw->w, width, 1.0f, z, width);
+			}
 			if (l < tower->n_layers - 1)
 			{
 				for (size_t j = 0; j < count; j++)
@@ -390,17 +566,6 @@ bpr_tower_forward_with(const BprTower *tower, BprTowerWork *wk,
 	}
 }
 
-/* Adds scale * src (cols values) into the gradient row of a table row */
-static inline void
-add_grad_row(BprRowGrad *rg, int32_t row, const float *restrict src, float scale)
-{
-	float	   *restrict g = bpr_rowgrad_row(rg, row);
-	int32_t		cols = rg->cols;
-
-	for (int32_t d = 0; d < cols; d++)
-		g[d] += scale * src[d];
-}
-
 /* Adds src (cols values) into the gradient row of a table row */
 static inline void
 add_grad_row1(BprRowGrad *rg, int32_t row, const float *restrict src)
@@ -412,36 +577,98 @@ add_grad_row1(BprRowGrad *rg, int32_t row, const float *restrict src)
 		g[d] += src[d];
 }
 
-/* Scatters the input gradient of the embedding part (n x emb_w) into the field tables */
+/* Gradients of field k's block of dense0.w and embeddings for a field passed row by row */
 static void
-scatter_embeddings(const BprTower *tower, BprTowerWork *wk, const BprFeatures *f,
-				   const int32_t *rows, int32_t n, const float *dx, int32_t emb_w)
+field_backward_by_row(const BprTower *tower, BprTowerWork *wk, const BprFeatures *f,
+					  int32_t k, const int32_t *rows, int32_t n, const float *dz)
 {
 	const BprTowerSpec *spec = &tower->spec;
+	int32_t		width = tower->width[0];
 	int32_t		fd = spec->field_dim;
-	int32_t		n_cat = spec->n_cat;
+	size_t		block = (size_t) (spec->n_numeric + k * fd) * width;
+	float	   *gw = wk->dense_g + tower->tensors[tower->dense_first].dense_offset;
 
+	/* the bag means again (the weights have not changed since the forward pass) */
+	bag_means(spec, f, k, tower->tensors[k].w, rows, n, wk->bag);
+	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, fd, width, n,
+				1.0f, wk->bag, fd, dz, width, 1.0f, gw + block, width);
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, fd, width,
+				1.0f, dz, width, tower->tensors[tower->dense_first].w + block, width,
+				0.0f, wk->dbag, fd);
 	for (int32_t i = 0; i < n; i++)
 	{
-		size_t		r = (size_t) rows[i];
-		const float *dxi = dx + (size_t) i * emb_w;
+		const int32_t *codes;
+		int64_t		m = field_codes(spec, f, k, rows[i], &codes);
+		float		scale = m > 1 ? 1.0f / (float) m : 1.0f;
+		const float *restrict db = wk->dbag + (size_t) i * fd;
 
-		for (int32_t k = 0; k < n_cat; k++)
-			add_grad_row1(&wk->row_g[k], f->cat[r * n_cat + k], dxi + (size_t) k * fd);
-		for (int32_t k = 0; k < spec->n_multi; k++)
+		for (int64_t j = 0; j < m; j++)
 		{
-			const BprMultiField *mf = &f->multi[k];
-			const float *dxs = dxi + (size_t) (n_cat + k) * fd;
-			int64_t		b = mf->ptr[r],
-						e = mf->ptr[r + 1];
-			float		scale;
+			float	   *restrict g = bpr_rowgrad_row(&wk->row_g[k], codes[j]);
 
-			if (e <= b)
-				continue;
-			scale = 1.0f / (float) (e - b);
-			for (int64_t j = b; j < e; j++)
-				add_grad_row(&wk->row_g[n_cat + k], mf->idx[j], dxs, scale);
+			for (int32_t d = 0; d < fd; d++)
+				g[d] += scale * db[d];
 		}
+	}
+}
+
+/*
+ * Gradients of the first dense layer from dz (n x width[0]): the numeric rows
+ * of dense0.w directly; per field, the rows' dz summed per code first, then
+ * the field's block of dense0.w and the codes' embeddings from those sums.
+ */
+static void
+first_layer_backward(const BprTower *tower, BprTowerWork *wk, const BprFeatures *f,
+					 const int32_t *rows, int32_t n, const float *dz)
+{
+	const BprTowerSpec *spec = &tower->spec;
+	const float *w0 = tower->tensors[tower->dense_first].w;
+	float	   *gw = wk->dense_g + tower->tensors[tower->dense_first].dense_offset;
+	int32_t		width = tower->width[0];
+	int32_t		nn = spec->n_numeric;
+	int32_t		fd = spec->field_dim;
+
+	if (nn > 0)
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nn, width, n,
+					1.0f, wk->x, nn, dz, width, 1.0f, gw, width);
+	for (int32_t k = 0; k < wk->n_fields; k++)
+	{
+		FieldPass  *fp = &wk->fields[k];
+		int32_t		m = fp->codes.n;
+
+		if (fp->by_row)
+		{
+			field_backward_by_row(tower, wk, f, k, rows, n, dz);
+			continue;
+		}
+		if (m == 0)
+			continue;
+		memset(fp->dproj, 0, (size_t) m * (size_t) width * sizeof(float));
+		for (int32_t i = 0; i < n; i++)
+		{
+			const int32_t *codes;
+			int64_t		bag = field_codes(spec, f, k, rows[i], &codes);
+			const float *restrict dzi = dz + (size_t) i * width;
+			float		scale = bag > 1 ? 1.0f / (float) bag : 1.0f;
+
+			for (int64_t j = 0; j < bag; j++)
+			{
+				float	   *restrict dp = fp->dproj +
+					(size_t) bpr_rowgrad_find(&fp->codes, codes[j]) * width;
+
+				for (int32_t d = 0; d < width; d++)
+					dp[d] += scale * dzi[d];
+			}
+		}
+		/* block of dense0.w: embeddings^T dproj; embeddings: dproj block^T */
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, fd, width, m,
+					1.0f, fp->codes.g, fd, fp->dproj, width, 1.0f,
+					gw + (size_t) (nn + k * fd) * width, width);
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, fd, width,
+					1.0f, fp->dproj, width, w0 + (size_t) (nn + k * fd) * width, width,
+					0.0f, fp->demb, fd);
+		for (int32_t s = 0; s < m; s++)
+			add_grad_row1(&wk->row_g[k], fp->codes.rows[s], fp->demb + (size_t) s * fd);
 	}
 }
 
@@ -460,8 +687,6 @@ bpr_tower_backward(const BprTower *tower, BprTowerWork *wk,
 		int32_t		last = tower->n_layers - 1;
 		const float *dz = dout;
 		float	   *spare = wk->grad_a;
-		int32_t		nn = tower->spec.n_numeric;
-		int32_t		emb_w = tower->in_dim - nn;
 
 		if (tower->spec.output == BPR_OUTPUT_SOFTMAX)
 		{
@@ -490,13 +715,9 @@ bpr_tower_backward(const BprTower *tower, BprTowerWork *wk,
 			float	   *gw = wk->dense_g + tw->dense_offset;
 			float	   *restrict gb = wk->dense_g +
 				tower->tensors[tower->dense_first + 2 * l + 1].dense_offset;
-			const float *a_in = l > 0 ? wk->act[l - 1] : wk->x;
-			int32_t		in_w = l > 0 ? tower->width[l - 1] : tower->in_dim;
 			int32_t		width = tower->width[l];
 
-			/* dW += A_in^T dZ; db += column sums of dZ */
-			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, in_w, width, n,
-						1.0f, a_in, in_w, dz, width, 1.0f, gw, width);
+			/* db += column sums of dZ */
 			for (int32_t i = 0; i < n; i++)
 			{
 				const float *restrict dzi = dz + (size_t) i * width;
@@ -504,26 +725,25 @@ bpr_tower_backward(const BprTower *tower, BprTowerWork *wk,
 				for (int32_t j = 0; j < width; j++)
 					gb[j] += dzi[j];
 			}
-
-			if (l > 0)
+			if (l == 0)
 			{
+				first_layer_backward(tower, wk, f, rows, n, dz);
+				break;
+			}
+			{
+				const float *a_in = wk->act[l - 1];
+				int32_t		in_w = tower->width[l - 1];
 				size_t		count = (size_t) n * (size_t) in_w;
 
-				/* dA_in = dZ W^T, then through the ReLU of the previous layer */
+				/* dW += A_in^T dZ; dA_in = dZ W^T, then through the ReLU of the previous layer */
+				cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, in_w, width, n,
+							1.0f, a_in, in_w, dz, width, 1.0f, gw, width);
 				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, in_w, width,
 							1.0f, dz, width, tw->w, width, 0.0f, spare, in_w);
 				for (size_t j = 0; j < count; j++)
 					spare[j] = a_in[j] > 0.0f ? spare[j] : 0.0f;
 				dz = spare;
 				spare = (dz == wk->grad_a) ? wk->grad_b : wk->grad_a;
-			}
-			else if (emb_w > 0)
-			{
-				/* only the embedding columns of X need a gradient */
-				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, emb_w, width,
-							1.0f, dz, width, tw->w + (size_t) nn * width, width,
-							0.0f, spare, emb_w);
-				scatter_embeddings(tower, wk, f, rows, n, spare, emb_w);
 			}
 		}
 	}

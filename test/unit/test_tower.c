@@ -258,12 +258,14 @@ tt_grad_zero(const BprTower *t, const BprTowerWork *wk, int32_t ti)
  * central differences, skipping entries whose perturbation flips a ReLU.
  */
 static void
-tt_gradcheck(const char *label, const BprTowerSpec *spec, const BprFeatures *f,
-			 const int32_t *rows, int32_t n, bool with_ids, uint64_t seed)
+tt_gradcheck_in(const char *label, const BprTowerSpec *spec, const BprFeatures *f,
+				const int32_t *rows, int32_t n, bool with_ids, uint64_t seed,
+				bool blind)
 {
 	BprRng		rng;
 	BprTower   *t = bpr_tower_create(spec, n + 1, true, &unit_alloc);
-	BprTowerWork *wk = t ? bpr_tower_work_create(t, f, n + 1, n, &unit_alloc) : NULL;
+	/* a blind work area is made without the features: it cannot know the bags' lengths */
+	BprTowerWork *wk = t ? bpr_tower_work_create(t, blind ? NULL : f, n + 1, n, &unit_alloc) : NULL;
 	size_t		n_out = (size_t) n * spec->out_dim;
 	float	   *R = bpr_alloc_array(&unit_alloc, n_out, sizeof(float), "R");
 	float	   *out = bpr_alloc_array(&unit_alloc, n_out, sizeof(float), "out");
@@ -372,6 +374,14 @@ tt_gradcheck(const char *label, const BprTowerSpec *spec, const BprFeatures *f,
 		CHECK(tt_grad_zero(t, wk, ti));
 }
 
+/* Gradient check with a work area made from the features */
+static void
+tt_gradcheck(const char *label, const BprTowerSpec *spec, const BprFeatures *f,
+			 const int32_t *rows, int32_t n, bool with_ids, uint64_t seed)
+{
+	tt_gradcheck_in(label, spec, f, rows, n, with_ids, seed, false);
+}
+
 /* A spec with everything zeroed */
 static BprTowerSpec
 tt_spec(void)
@@ -462,6 +472,53 @@ tt_check_gradients(void)
 	s.id_init = 0.1f;
 	tt_make_side(&side, &s, 7, &rng);
 	tt_gradcheck("ids linear", &s, &side.f, rows, 6, true, 7);
+
+	/*
+	 * long bags (30 to 48 distinct codes of 400) in a work area made without
+	 * the features (room for 16 codes a row): a pass has more codes than it
+	 * has room for, so the field goes row by row
+	 */
+	{
+		static int64_t ptr[8];
+		static int32_t idx[7 * 48];
+		BprMultiField long_bags;
+		BprFeatures lf;
+
+		s = tt_spec();
+		s.n_numeric = 1;
+		s.n_multi = 1;
+		s.multi_card[0] = 400;
+		s.field_dim = 3;
+		s.n_hidden = 1;
+		s.hidden[0] = 4;
+		s.out_dim = 3;
+		tt_make_side(&side, &s, 7, &rng);
+		for (int32_t r = 0; r < 7; r++)
+		{
+			int32_t		len = r == 1 ? 0 : 30 + 3 * r;
+
+			ptr[r + 1] = ptr[r] + len;
+			for (int32_t j = 0; j < len; j++)
+				idx[ptr[r] + j] = (r * 23 + j * 7) % 400;
+			/* ascending within the bag */
+			for (int32_t a = 0; a < len; a++)
+				for (int32_t b = a + 1; b < len; b++)
+					if (idx[ptr[r] + b] < idx[ptr[r] + a])
+					{
+						int32_t		tmp = idx[ptr[r] + a];
+
+						idx[ptr[r] + a] = idx[ptr[r] + b];
+						idx[ptr[r] + b] = tmp;
+					}
+		}
+		long_bags.card = 400;
+		long_bags.ptr = ptr;
+		long_bags.idx = idx;
+		lf = side.f;
+		lf.multi = &long_bags;
+		tt_gradcheck_in("long bags, blind work", &s, &lf, rows, 6, false, 9, true);
+		tt_gradcheck_in("long bags", &s, &lf, rows, 6, false, 10, false);
+	}
 
 	/* pure-id tower: no features at all */
 	s = tt_spec();
