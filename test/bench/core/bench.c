@@ -30,6 +30,16 @@ now_seconds(void)
 	return (double) ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* CPU seconds of the whole process (all threads) */
+static double
+cpu_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double) ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
 /* A calloc allocator that counts bytes and keeps blocks for freeing */
 typedef struct CountAlloc
 {
@@ -200,7 +210,8 @@ run(const BenchData *d, const char *preset_name, int32_t threads, int32_t epochs
 	BprTrainer *t;
 	size_t		planned;
 	double		t0,
-				setup;
+				setup,
+				cpu0;
 
 	memset(&hooks, 0, sizeof(hooks));
 	hooks.epoch_done = hook_epoch;
@@ -216,11 +227,13 @@ run(const BenchData *d, const char *preset_name, int32_t threads, int32_t epochs
 	t0 = now_seconds();
 	t = bpr_trainer_create(&c, &d->inter, &d->user_f, &d->item_f, &alloc);
 	setup = now_seconds() - t0;
+	cpu0 = cpu_seconds();
 	bpr_trainer_run(t, &hooks);
 	printf("  %-8s threads %d: %2d epochs, %9.0f triplets/s, %7.2f s/epoch, loss %.4f -> %.4f"
-		   " (setup %.2f s, trainer %.1f MiB, planned %.1f MiB)\n",
+		   " (cpu %.2f s/epoch, setup %.2f s, trainer %.1f MiB, planned %.1f MiB)\n",
 		   preset_name, threads, log.epochs, log.triplets / log.seconds,
-		   log.seconds / log.epochs, log.first_loss, log.last_loss, setup,
+		   log.seconds / log.epochs, log.first_loss, log.last_loss,
+		   (cpu_seconds() - cpu0) / log.epochs, setup,
 		   ca.bytes / 1048576.0, planned / 1048576.0);
 	fflush(stdout);
 	count_free(&ca);
