@@ -12,7 +12,7 @@
 #include "parallel.h"
 
 /* Polls of the generation before a waiting member goes to sleep */
-#define BARRIER_SPINS 4000
+#define BARRIER_SPINS 1000
 
 /* Member of a round running on a helper thread */
 typedef struct Helper

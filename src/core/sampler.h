@@ -80,6 +80,19 @@ void		bpr_sampler_init(BprSampler *s, const BprSamplerConfig *cfg,
 /* True when the sampler can find at least one negative for the user */
 bool		bpr_sampler_user_ok(const BprSampler *s, int32_t user);
 
+/* Asks for the cache lines with the user's list bounds, which sampling reads first */
+static inline void
+bpr_sampler_prefetch_user(const BprSampler *s, int32_t user)
+{
+#if defined(__GNUC__)
+	__builtin_prefetch(s->data->rated_ptr + user);
+	__builtin_prefetch(s->data->neg_ptr + user);
+#else
+	(void) s;
+	(void) user;
+#endif
+}
+
 /* Uniform item the user never rated, or -1 if the user rated every item */
 int32_t		bpr_sample_unrated(const BprSampler *s, BprRng *rng, int32_t user);
 

@@ -123,6 +123,10 @@ void		bpr_tower_forward_with(const BprTower *tower, BprTowerWork *work,
 								   const BprFeatures *f, const int32_t *rows,
 								   int32_t n, bool with_ids, float *out);
 
+/* Asks for the cache lines a forward pass over these rows will read first (id rows, feature rows) */
+void		bpr_tower_prefetch(const BprTower *tower, const BprFeatures *f,
+							   const int32_t *rows, int32_t n);
+
 /* Backward pass of the work's last forward (same rows); accumulates into the work's gradients */
 void		bpr_tower_backward(const BprTower *tower, BprTowerWork *work,
 							   const BprFeatures *f, const int32_t *rows, int32_t n,

@@ -30,6 +30,9 @@
 #include "tower.h"
 #include "vecmath.h"
 
+/* Numeric columns up to which the first layer's numeric part is a few vector updates, not a GEMM call */
+#define SMALL_NUMERIC 4
+
 /* Distinct codes per field a work area made without features makes room for, per row */
 #define PASS_CODES_PER_ROW 16
 
@@ -333,12 +336,7 @@ bag_means(const BprTowerSpec *spec, const BprFeatures *f, int32_t k, const float
 
 		memset(o, 0, (size_t) fd * sizeof(float));
 		for (int64_t j = 0; j < m; j++)
-		{
-			const float *restrict e = table + (size_t) codes[j] * fd;
-
-			for (int32_t d = 0; d < fd; d++)
-				o[d] += e[d];
-		}
+			bpr_add_to(o, table + (size_t) codes[j] * fd, (size_t) fd);
 		if (m > 1)
 		{
 			float		scale = 1.0f / (float) m;
@@ -372,8 +370,14 @@ first_layer(const BprTower *tower, BprTowerWork *wk, const BprFeatures *f,
 		for (int32_t i = 0; i < n; i++)
 			memcpy(wk->x + (size_t) i * nn, f->numeric + (size_t) rows[i] * nn,
 				   (size_t) nn * sizeof(float));
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, width, nn,
-					1.0f, wk->x, nn, w0, width, 1.0f, z, width);
+		if (nn <= SMALL_NUMERIC)
+			for (int32_t i = 0; i < n; i++)
+				for (int32_t k = 0; k < nn; k++)
+					bpr_axpy(z + (size_t) i * width, wk->x[(size_t) i * nn + k],
+							 w0 + (size_t) k * width, (size_t) width);
+		else
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, width, nn,
+						1.0f, wk->x, nn, w0, width, 1.0f, z, width);
 	}
 	for (int32_t k = 0; k < wk->n_fields; k++)
 	{
@@ -425,25 +429,16 @@ first_layer(const BprTower *tower, BprTowerWork *wk, const BprFeatures *f,
 			float	   *restrict zi = z + (size_t) i * width;
 
 			if (m == 1)
-			{
-				const float *restrict pr = fp->proj +
-					(size_t) bpr_rowgrad_find(&fp->codes, codes[0]) * width;
-
-				for (int32_t d = 0; d < width; d++)
-					zi[d] += pr[d];
-			}
+				bpr_add_to(zi, fp->proj + (size_t) bpr_rowgrad_find(&fp->codes, codes[0]) * width,
+						   (size_t) width);
 			else if (m > 1)
 			{
 				float		scale = 1.0f / (float) m;
 
 				for (int64_t j = 0; j < m; j++)
-				{
-					const float *restrict pr = fp->proj +
-						(size_t) bpr_rowgrad_find(&fp->codes, codes[j]) * width;
-
-					for (int32_t d = 0; d < width; d++)
-						zi[d] += scale * pr[d];
-				}
+					bpr_axpy(zi, scale,
+							 fp->proj + (size_t) bpr_rowgrad_find(&fp->codes, codes[j]) * width,
+							 (size_t) width);
 			}
 		}
 	}
@@ -457,17 +452,11 @@ softmax_rows(float *z, int32_t n, int32_t width)
 	{
 		float	   *zi = z + (size_t) i * width;
 		float		mx = zi[0];
-		float		sum = 0.0f;
 		float		inv;
 
 		for (int32_t j = 1; j < width; j++)
 			mx = zi[j] > mx ? zi[j] : mx;
-		for (int32_t j = 0; j < width; j++)
-		{
-			zi[j] = expf(zi[j] - mx);
-			sum += zi[j];
-		}
-		inv = 1.0f / sum;
+		inv = 1.0f / bpr_exp_sum(zi, (size_t) width, mx);
 		for (int32_t j = 0; j < width; j++)
 			zi[j] *= inv;
 	}
@@ -540,8 +529,7 @@ bpr_tower_forward_with(const BprTower *tower, BprTowerWork *wk,
 			}
 			if (l < tower->n_layers - 1)
 			{
-				for (size_t j = 0; j < count; j++)
-					z[j] = z[j] > 0.0f ? z[j] : 0.0f;
+				bpr_relu(z, count);
 			}
 			else if (tower->spec.output == BPR_OUTPUT_SOFTMAX)
 				softmax_rows(z, n, width);
@@ -560,9 +548,32 @@ bpr_tower_forward_with(const BprTower *tower, BprTowerWork *wk,
 
 			if (i + PASS_PREFETCH < n)
 				prefetch_row(ids + (size_t) rows[i + PASS_PREFETCH] * out_dim, out_dim);
-			for (int32_t d = 0; d < out_dim; d++)
-				oi[d] += er[d];
+			bpr_add_to(oi, er, (size_t) out_dim);
 		}
+	}
+}
+
+/* Asks for the cache lines a forward pass over these rows will read first (id rows, feature rows) */
+void
+bpr_tower_prefetch(const BprTower *tower, const BprFeatures *f, const int32_t *rows, int32_t n)
+{
+	const BprTowerSpec *spec = &tower->spec;
+	const float *ids = tower->ids_index >= 0 ? tower->tensors[tower->ids_index].w : NULL;
+
+	for (int32_t i = 0; i < n; i++)
+	{
+		size_t		r = (size_t) rows[i];
+
+		if (ids != NULL)
+			prefetch_row(ids + r * spec->out_dim, spec->out_dim);
+		if (tower->n_layers == 0 || f == NULL)
+			continue;
+		if (spec->n_numeric > 0)
+			bpr_prefetch(f->numeric + r * spec->n_numeric);
+		if (spec->n_cat > 0)
+			bpr_prefetch(f->cat + r * spec->n_cat);
+		for (int32_t k = 0; k < spec->n_multi; k++)
+			bpr_prefetch(f->multi[k].ptr + r);
 	}
 }
 
@@ -570,11 +581,7 @@ bpr_tower_forward_with(const BprTower *tower, BprTowerWork *wk,
 static inline void
 add_grad_row1(BprRowGrad *rg, int32_t row, const float *restrict src)
 {
-	float	   *restrict g = bpr_rowgrad_row(rg, row);
-	int32_t		cols = rg->cols;
-
-	for (int32_t d = 0; d < cols; d++)
-		g[d] += src[d];
+	bpr_add_to(bpr_rowgrad_row(rg, row), src, (size_t) rg->cols);
 }
 
 /* Gradients of field k's block of dense0.w and embeddings for a field passed row by row */
@@ -603,12 +610,7 @@ field_backward_by_row(const BprTower *tower, BprTowerWork *wk, const BprFeatures
 		const float *restrict db = wk->dbag + (size_t) i * fd;
 
 		for (int64_t j = 0; j < m; j++)
-		{
-			float	   *restrict g = bpr_rowgrad_row(&wk->row_g[k], codes[j]);
-
-			for (int32_t d = 0; d < fd; d++)
-				g[d] += scale * db[d];
-		}
+			bpr_axpy(bpr_rowgrad_row(&wk->row_g[k], codes[j]), scale, db, (size_t) fd);
 	}
 }
 
@@ -628,7 +630,12 @@ first_layer_backward(const BprTower *tower, BprTowerWork *wk, const BprFeatures 
 	int32_t		nn = spec->n_numeric;
 	int32_t		fd = spec->field_dim;
 
-	if (nn > 0)
+	if (nn > 0 && nn <= SMALL_NUMERIC)
+		for (int32_t i = 0; i < n; i++)
+			for (int32_t k = 0; k < nn; k++)
+				bpr_axpy(gw + (size_t) k * width, wk->x[(size_t) i * nn + k],
+						 dz + (size_t) i * width, (size_t) width);
+	else if (nn > 0)
 		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nn, width, n,
 					1.0f, wk->x, nn, dz, width, 1.0f, gw, width);
 	for (int32_t k = 0; k < wk->n_fields; k++)
@@ -652,13 +659,8 @@ first_layer_backward(const BprTower *tower, BprTowerWork *wk, const BprFeatures 
 			float		scale = bag > 1 ? 1.0f / (float) bag : 1.0f;
 
 			for (int64_t j = 0; j < bag; j++)
-			{
-				float	   *restrict dp = fp->dproj +
-					(size_t) bpr_rowgrad_find(&fp->codes, codes[j]) * width;
-
-				for (int32_t d = 0; d < width; d++)
-					dp[d] += scale * dzi[d];
-			}
+				bpr_axpy(fp->dproj + (size_t) bpr_rowgrad_find(&fp->codes, codes[j]) * width,
+						 scale, dzi, (size_t) width);
 		}
 		/* block of dense0.w: embeddings^T dproj; embeddings: dproj block^T */
 		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, fd, width, m,
@@ -719,12 +721,7 @@ bpr_tower_backward(const BprTower *tower, BprTowerWork *wk,
 
 			/* db += column sums of dZ */
 			for (int32_t i = 0; i < n; i++)
-			{
-				const float *restrict dzi = dz + (size_t) i * width;
-
-				for (int32_t j = 0; j < width; j++)
-					gb[j] += dzi[j];
-			}
+				bpr_add_to(gb, dz + (size_t) i * width, (size_t) width);
 			if (l == 0)
 			{
 				first_layer_backward(tower, wk, f, rows, n, dz);
@@ -740,8 +737,7 @@ bpr_tower_backward(const BprTower *tower, BprTowerWork *wk,
 							1.0f, a_in, in_w, dz, width, 1.0f, gw, width);
 				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, in_w, width,
 							1.0f, dz, width, tw->w, width, 0.0f, spare, in_w);
-				for (size_t j = 0; j < count; j++)
-					spare[j] = a_in[j] > 0.0f ? spare[j] : 0.0f;
+				bpr_relu_grad(spare, a_in, count);
 				dz = spare;
 				spare = (dz == wk->grad_a) ? wk->grad_b : wk->grad_a;
 			}

@@ -16,9 +16,6 @@
 /* Dense values summed per block when several works contribute */
 #define UPDATE_BLOCK 512
 
-/* Rows looked ahead when prefetching embedding rows */
-#define UPDATE_PREFETCH 8
-
 /* Floats of scratch bpr_tower_update_part needs */
 size_t
 bpr_tower_scratch_floats(const BprTower *tower)
@@ -43,6 +40,9 @@ prefetch_param_row(const BprTensor *t, int32_t row)
 		bpr_prefetch(t->m + off + d);
 		bpr_prefetch(t->v + off + d);
 	}
+	bpr_prefetch(t->w + off + t->cols - 1);
+	bpr_prefetch(t->m + off + t->cols - 1);
+	bpr_prefetch(t->v + off + t->cols - 1);
 }
 
 /* Updates the dense values [lo, hi) of the tower's flat dense numbering */
@@ -72,12 +72,7 @@ update_dense(BprTower *tower, BprTowerWork *const *works, int32_t n_works,
 
 			memcpy(scratch, bpr_tower_dense_grad(works[0]) + c, len * sizeof(float));
 			for (int32_t j = 1; j < n_works; j++)
-			{
-				const float *restrict g = bpr_tower_dense_grad(works[j]) + c;
-
-				for (size_t k = 0; k < len; k++)
-					scratch[k] += g[k];
-			}
+				bpr_add_to(scratch, bpr_tower_dense_grad(works[j]) + c, len);
 			bpr_adam_apply(t->w + (c - off), scratch, t->m + (c - off), t->v + (c - off),
 						   len, st);
 		}
@@ -113,14 +108,16 @@ update_sparse(BprTower *tower, int32_t tensor, BprTowerWork *const *works,
 
 		if (rg == NULL)
 			continue;
+		/* first ask for every row this part updates: their misses overlap */
+		for (int32_t s = 0; s < rg->n; s++)
+			if (n_parts == 1 || rg->rows[s] % n_parts == part)
+				prefetch_param_row(t, rg->rows[s]);
 		for (int32_t s = 0; s < rg->n; s++)
 		{
 			int32_t		row = rg->rows[s];
 			const float *g = rg->g + (size_t) s * cols;
 			size_t		off = (size_t) row * (size_t) cols;
 
-			if (s + UPDATE_PREFETCH < rg->n)
-				prefetch_param_row(t, rg->rows[s + UPDATE_PREFETCH]);
 			if (n_parts > 1 && row % n_parts != part)
 				continue;
 			if (j > 0 && held_earlier(works, j, tensor, row))
@@ -139,8 +136,7 @@ update_sparse(BprTower *tower, int32_t tensor, BprTowerWork *const *works,
 					memcpy(scratch, g, (size_t) cols * sizeof(float));
 					g = scratch;
 				}
-				for (int32_t d = 0; d < cols; d++)
-					scratch[d] += other->g[(size_t) slot * cols + d];
+				bpr_add_to(scratch, other->g + (size_t) slot * cols, (size_t) cols);
 			}
 			bpr_adam_apply(t->w + off, g, t->m + off, t->v + off, (size_t) cols, st);
 		}

@@ -60,7 +60,8 @@ typedef struct BprTrainConfig
 	float		l2;				/* on tower outputs of the batch */
 	uint64_t	seed;
 	/*
-	 * Training threads, 1 .. BPR_MAX_THREADS (at most batch_size are used).
+	 * Training threads, 1 .. BPR_MAX_THREADS (at most batch_size / 32 are
+	 * used: smaller shares of a batch cost more to coordinate than they save).
 	 * Every batch is split among them and its gradient summed before one Adam
 	 * step, so more threads train the same model (same batch size, steps and
 	 * learning rates) faster.  With a seed the result is bit-for-bit the same
@@ -131,7 +132,7 @@ typedef struct BprTrainer
 	BprPermutation order;		/* this epoch's order of the pairs */
 	uint16_t   *item_cache;		/* MODEL hard negatives: n_items x vec_dim item vectors as bfloat16 */
 	/* threads */
-	int32_t		threads;		/* members of a round: min(cfg.threads, batch_size) */
+	int32_t		threads;		/* members of a round: cfg.threads, at most batch_size / 32 */
 	int32_t		shard_max;		/* most triplets of a batch one thread trains */
 	int32_t		chunk;			/* most triplets a thread passes through the towers at once */
 	BprTrainShard *shards;		/* one per thread */

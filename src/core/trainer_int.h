@@ -24,6 +24,14 @@
 /* Most triplets one thread passes through the towers at once */
 #define TRAIN_CHUNK_MAX 256
 
+/*
+ * Fewest triplets of a batch worth giving a thread: every batch ends with two
+ * barriers and each thread reading the others' dense gradients and updated
+ * weights (a few hundred cache lines), which costs about what 10-20 triplets
+ * do; and a thread that the OS preempts stalls the others at the barrier.
+ */
+#define TRAIN_SHARE_MIN 32
+
 typedef enum TrainStepKind
 {
 	STEP_REFRESH = 0,

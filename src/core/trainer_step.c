@@ -28,8 +28,10 @@ static void
 shard_shape(const BprTrainConfig *cfg, int32_t *threads, int32_t *shard_max, int32_t *chunk)
 {
 	int32_t		n = cfg->threads < 1 ? 1 : cfg->threads;
+	int32_t		most = cfg->batch_size / TRAIN_SHARE_MIN;
 
-	n = n > cfg->batch_size ? cfg->batch_size : n;
+	/* shares smaller than TRAIN_SHARE_MIN cost more to coordinate than they save */
+	n = n > most ? (most > 1 ? most : 1) : n;
 	*threads = n;
 	*shard_max = (cfg->batch_size + n - 1) / n;
 	*chunk = *shard_max < TRAIN_CHUNK_MAX ? *shard_max : TRAIN_CHUNK_MAX;
@@ -272,6 +274,7 @@ draw_positives(BprTrainer *t, BprTrainShard *sh, int64_t pos, int32_t n)
 			sh->b_user[j] = u;
 			sh->b_items[j] = d->pos[p];
 		}
+		bpr_tower_prefetch(t->user, t->user_features, sh->b_user, n);
 		return;
 	}
 	for (int32_t j = 0; j < n; j++)
@@ -296,7 +299,10 @@ draw_positives(BprTrainer *t, BprTrainShard *sh, int64_t pos, int32_t n)
 		sh->b_user[j] = u;
 		at[j] = d->pos_ptr[u] + (at[j] - t->pair_start[u]);
 		bpr_prefetch(&d->pos[at[j]]);
+		bpr_sampler_prefetch_user(&t->sampler, u);
 	}
+	/* the user tower reads the users' rows next */
+	bpr_tower_prefetch(t->user, t->user_features, sh->b_user, n);
 	for (int32_t j = 0; j < n; j++)
 		sh->b_items[j] = d->pos[at[j]];
 }
@@ -327,12 +333,14 @@ step_grads(BprTrainer *t, const TrainPlan *plan, const TrainCursor *c, int32_t m
 
 	draw_positives(t, sh, c->batch * cfg->batch_size + a, n);
 	bpr_tower_forward_with(t->user, sh->uw, t->user_features, sh->b_user, n, true, sh->u_out);
+	bpr_tower_prefetch(t->item, t->item_features, sh->b_items, n);
 	bpr_sample_negatives(&t->sampler, &sh->rng, n, sh->b_user, sh->b_items, sh->u_out,
 						 sh->b_items + n, sh->candidates);
 	/* no negative cannot happen for users that passed bpr_sampler_user_ok; fall back to the positive */
 	for (int32_t j = 0; j < n; j++)
 		if (sh->b_items[n + j] < 0)
 			sh->b_items[n + j] = sh->b_items[j];
+	bpr_tower_prefetch(t->item, t->item_features, sh->b_items + n, n);
 	bpr_tower_forward_with(t->item, sh->iw, t->item_features, sh->b_items, 2 * n, true,
 						   sh->i_out);
 	sh->loss += bpr_loss_part(n, cfg->dim, idim, sh->u_out, sh->i_out,

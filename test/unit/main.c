@@ -87,6 +87,7 @@ int
 main(int argc, char **argv)
 {
 	openblas_set_num_threads(1);
+	run_suite("vecmath", test_vecmath);
 	run_suite("adam", test_adam);
 	run_suite("loss", test_loss);
 	run_suite("tower", test_tower);

@@ -37,6 +37,7 @@ void		unit_alloc_reset(void);
 int			unit_threads(void);
 
 /* Suites, one per subsystem */
+void		test_vecmath(void);
 void		test_adam(void);
 void		test_loss(void);
 void		test_tower(void);
