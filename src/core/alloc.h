@@ -31,4 +31,14 @@ bool		bpr_size_add(size_t a, size_t b, size_t *out);
 /* Allocates a zeroed array of n elements of the given size, overflow-checked */
 void	   *bpr_alloc_array(const BprAlloc *a, size_t n, size_t size, const char *what);
 
+/* Extra bytes bpr_alloc_aligned asks for to place an array on a cache-line boundary */
+#define BPR_ALIGN_SLACK 64
+
+/*
+ * As bpr_alloc_array, but the array starts on a 64-byte (cache line)
+ * boundary: rows of a table then span as few lines as they can.  Asks the
+ * allocator for n * size + BPR_ALIGN_SLACK bytes.
+ */
+void	   *bpr_alloc_aligned(const BprAlloc *a, size_t n, size_t size, const char *what);
+
 #endif

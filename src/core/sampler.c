@@ -148,7 +148,7 @@ bpr_sampler_init(BprSampler *s, const BprSamplerConfig *cfg,
 	s->item_unit = NULL;
 	s->unit_dim = 0;
 	s->item_vectors = NULL;
-	s->item_vectors16 = NULL;
+	s->item_quant = NULL;
 	s->user_dim = 0;
 	s->item_dim = 0;
 
@@ -385,12 +385,13 @@ choose_pool(const BprSampler *s, BprRng *rng, int32_t user)
 static inline float
 candidate_score(const BprSampler *s, int32_t item, int32_t pos_item, const float *user_vec)
 {
-	if (s->cfg.hard == BPR_HARD_MODEL && s->item_vectors16 != NULL)
+	if (s->cfg.hard == BPR_HARD_MODEL && s->item_quant != NULL)
 	{
-		const uint16_t *v = s->item_vectors16 + (size_t) item * s->item_dim;
-		float		sc = bpr_dot_bf16(user_vec, v, s->user_dim);
+		const BprQuantVectors *qv = s->item_quant;
+		float		sc = qv->scale[item] *
+			bpr_dot_i8(user_vec, qv->codes + (size_t) item * qv->stride, qv->dim);
 
-		return s->item_dim > s->user_dim ? sc + bpr_from_bf16(v[s->user_dim]) : sc;
+		return qv->bias != NULL ? sc + qv->bias[item] : sc;
 	}
 	if (s->cfg.hard == BPR_HARD_MODEL)
 	{
@@ -403,16 +404,17 @@ candidate_score(const BprSampler *s, int32_t item, int32_t pos_item, const float
 }
 
 /* Fetches the cache lines of the vector a candidate is scored with */
-static inline void
+BPR_PREFETCHER void
 prefetch_candidate(const BprSampler *s, int32_t item)
 {
 	const char *row;
 	size_t		bytes;
 
-	if (s->cfg.hard == BPR_HARD_MODEL && s->item_vectors16 != NULL)
+	if (s->cfg.hard == BPR_HARD_MODEL && s->item_quant != NULL)
 	{
-		row = (const char *) (s->item_vectors16 + (size_t) item * s->item_dim);
-		bytes = (size_t) s->item_dim * sizeof(uint16_t);
+		row = (const char *) (s->item_quant->codes + (size_t) item * s->item_quant->stride);
+		bytes = (size_t) s->item_quant->stride;
+		bpr_prefetch(s->item_quant->scale + item);
 	}
 	else if (s->cfg.hard == BPR_HARD_MODEL)
 	{
@@ -552,7 +554,7 @@ static inline bool
 uses_candidates(const BprSampler *s, const float *user_vecs)
 {
 	if (s->cfg.hard == BPR_HARD_MODEL)
-		return (s->item_vectors != NULL || s->item_vectors16 != NULL) && user_vecs != NULL;
+		return (s->item_vectors != NULL || s->item_quant != NULL) && user_vecs != NULL;
 	return s->cfg.hard == BPR_HARD_FEATURES &&
 		!(s->cfg.negatives == BPR_NEG_RATED && s->cfg.candidates == 0);
 }
@@ -593,7 +595,7 @@ most_similar_disliked(const BprSampler *s, BprRng *rng, int32_t user, int32_t po
 }
 
 /* Fetches the cache line of the user's ratings where the look-up of item starts */
-static inline void
+BPR_PREFETCHER void
 prefetch_rated(const BprInteractions *d, int32_t user, int32_t item)
 {
 	int64_t		lo = d->rated_ptr[user];

@@ -47,6 +47,20 @@ typedef struct BprSamplerConfig
 								 * RATED = all of the user's disliked items */
 } BprSamplerConfig;
 
+/*
+ * Item vectors quantised to 8 bits, for scoring hard-negative candidates: the
+ * first user_dim values of row i are scale[i] * codes[i * stride + d], and a
+ * bias column, if any, is kept exactly.  A row of 64 values is one cache line.
+ */
+typedef struct BprQuantVectors
+{
+	int32_t		dim;			/* values per row (without the bias) */
+	int32_t		stride;			/* bytes per row: dim rounded up to 16 */
+	int8_t	   *codes;			/* n x stride */
+	float	   *scale;			/* n */
+	float	   *bias;			/* n, or NULL without a bias column */
+} BprQuantVectors;
+
 /* Widest encoded item feature vector FEATURES keeps as a dense normalised matrix */
 #define BPR_DENSE_FEATURES_MAX 128
 
@@ -59,7 +73,7 @@ typedef struct BprSampler
 	float	   *item_unit;		/* FEATURES, narrow encodings: n_items x unit_dim unit vectors */
 	int32_t		unit_dim;		/* their width (a multiple of 8), 0 = no dense matrix */
 	const float *item_vectors;	/* MODEL: item outputs (n_items x item_dim), set by the caller */
-	const uint16_t *item_vectors16; /* MODEL: the same as bfloat16 (the trainer's compact copy) */
+	const BprQuantVectors *item_quant;	/* MODEL: or their 8-bit copy (the trainer's) */
 	int32_t		user_dim;
 	int32_t		item_dim;
 } BprSampler;

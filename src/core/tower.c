@@ -185,6 +185,16 @@ add_block(size_t *total, size_t n, size_t size)
 	return bpr_size_add(*total, bytes, total);
 }
 
+/* Adds the bytes of one bpr_alloc_aligned call to a total; false on overflow */
+static bool
+add_aligned(size_t *total, size_t n, size_t size)
+{
+	size_t		bytes;
+
+	return bpr_size_mul(n, size, &bytes) && bpr_size_add(bytes, BPR_ALIGN_SLACK, &bytes) &&
+		bpr_size_add(*total, bytes, total);
+}
+
 /* Total bytes create allocates for a plan; 0 on overflow */
 static size_t
 plan_bytes(const BprTowerSpec *spec, const TowerPlan *plan, int32_t max_batch, bool training)
@@ -200,11 +210,11 @@ plan_bytes(const BprTowerSpec *spec, const TowerPlan *plan, int32_t max_batch, b
 		const TensorShape *s = &plan->shapes[i];
 		size_t		count = (size_t) s->rows * (size_t) s->cols;
 
-		ok = ok && add_block(&total, count, sizeof(float));
+		ok = ok && add_aligned(&total, count, sizeof(float));
 		if (training)
 		{
-			ok = ok && add_block(&total, count, sizeof(float));
-			ok = ok && add_block(&total, count, sizeof(float));
+			ok = ok && add_aligned(&total, count, sizeof(float));
+			ok = ok && add_aligned(&total, count, sizeof(float));
 		}
 	}
 	ok = ok && bpr_size_add(total, work, &total);
@@ -267,11 +277,12 @@ bpr_tower_create(const BprTowerSpec *spec, int32_t max_batch,
 		t->rows = s->rows;
 		t->cols = s->cols;
 		t->sparse = s->sparse;
-		t->w = bpr_alloc_array(alloc, count, sizeof(float), "tower tensor");
+		/* on cache-line boundaries: a 64-wide embedding row is then 4 lines, not 5 */
+		t->w = bpr_alloc_aligned(alloc, count, sizeof(float), "tower tensor");
 		if (training)
 		{
-			t->m = bpr_alloc_array(alloc, count, sizeof(float), "tower adam m");
-			t->v = bpr_alloc_array(alloc, count, sizeof(float), "tower adam v");
+			t->m = bpr_alloc_aligned(alloc, count, sizeof(float), "tower adam m");
+			t->v = bpr_alloc_aligned(alloc, count, sizeof(float), "tower adam v");
 		}
 		if (!s->sparse)
 		{

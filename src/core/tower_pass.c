@@ -463,7 +463,7 @@ softmax_rows(float *z, int32_t n, int32_t width)
 }
 
 /* Fetches the cache lines of a row of floats ahead of use */
-static inline void
+BPR_PREFETCHER void
 prefetch_row(const float *row, int32_t cols)
 {
 	for (int32_t d = 0; d < cols; d += 16)

@@ -29,7 +29,7 @@ bpr_tower_scratch_floats(const BprTower *tower)
 }
 
 /* Fetches the cache lines of a row's value and moments ahead of its update */
-static inline void
+BPR_PREFETCHER void
 prefetch_param_row(const BprTensor *t, int32_t row)
 {
 	size_t		off = (size_t) row * (size_t) t->cols;

@@ -135,6 +135,13 @@ add_array(size_t *total, size_t n, size_t size)
 	return bpr_size_add(*total, bytes == 0 ? 1 : bytes, total);
 }
 
+/* Bytes per row of the 8-bit item vectors: dim rounded up to 16 */
+static int32_t
+quant_stride(int32_t dim)
+{
+	return (dim + 15) / 16 * 16;
+}
+
 /* Bucket shift for the pair index: about one bucket per user */
 static int32_t
 bucket_shift(int64_t n_pos, int32_t n_users)
@@ -186,7 +193,11 @@ bpr_trainer_bytes(const BprTrainConfig *cfg, const BprInteractions *data,
 	if (!bpr_sampler_bytes(&cfg->sampler, itf, &sb) || !bpr_size_add(total, sb, &total))
 		return 0;
 	if (cfg->sampler.hard == BPR_HARD_MODEL &&
-		!add_array(&total, (size_t) data->n_items * (size_t) is.out_dim, sizeof(uint16_t)))
+		(!add_array(&total, 1, sizeof(BprQuantVectors)) ||
+		 !add_array(&total, (size_t) data->n_items * (size_t) quant_stride(cfg->dim) + BPR_ALIGN_SLACK,
+					sizeof(int8_t)) ||
+		 !add_array(&total, (size_t) data->n_items, sizeof(float)) ||
+		 (cfg->bias && !add_array(&total, (size_t) data->n_items, sizeof(float)))))
 		return 0;
 	if (!add_array(&total, (size_t) data->n_users, sizeof(int32_t)) ||
 		!add_array(&total, (size_t) data->n_users + 1, sizeof(int64_t)) ||
@@ -271,9 +282,17 @@ bpr_trainer_create(const BprTrainConfig *cfg, const BprInteractions *data,
 	t->sampler.item_dim = idim;
 	if (cfg->sampler.hard == BPR_HARD_MODEL)
 	{
-		t->item_cache = bpr_alloc_array(alloc, (size_t) data->n_items * (size_t) idim,
-										sizeof(uint16_t), "item vectors");
-		t->sampler.item_vectors16 = t->item_cache;
+		BprQuantVectors *qv = bpr_alloc_array(alloc, 1, sizeof(BprQuantVectors), "item vectors");
+
+		qv->dim = cfg->dim;
+		qv->stride = quant_stride(cfg->dim);
+		qv->codes = bpr_alloc_aligned(alloc, (size_t) data->n_items * (size_t) qv->stride,
+									  sizeof(int8_t), "item vectors");
+		qv->scale = bpr_alloc_array(alloc, (size_t) data->n_items, sizeof(float), "item vectors");
+		qv->bias = cfg->bias ?
+			bpr_alloc_array(alloc, (size_t) data->n_items, sizeof(float), "item vectors") : NULL;
+		t->item_cache = qv;
+		t->sampler.item_quant = qv;
 	}
 	index_pairs(t, alloc);
 	bpr_shards_create(t, alloc);

@@ -130,7 +130,7 @@ typedef struct BprTrainer
 	int32_t    *pair_bucket;	/* user holding trainable pair b << bucket_shift */
 	int32_t		bucket_shift;
 	BprPermutation order;		/* this epoch's order of the pairs */
-	uint16_t   *item_cache;		/* MODEL hard negatives: n_items x vec_dim item vectors as bfloat16 */
+	BprQuantVectors *item_cache;	/* MODEL hard negatives: the item vectors, 8-bit (NULL otherwise) */
 	/* threads */
 	int32_t		threads;		/* members of a round: cfg.threads, at most batch_size / 32 */
 	int32_t		shard_max;		/* most triplets of a batch one thread trains */

@@ -237,16 +237,23 @@ step_refresh(BprTrainer *t, const TrainPlan *plan, const TrainCursor *c, int32_t
 	int64_t		a = lo + (hi - lo) * member / t->threads;
 	int64_t		b = lo + (hi - lo) * (member + 1) / t->threads;
 
-	/* through the shard's item outputs, then into the bfloat16 cache */
+	/* through the shard's item outputs, then into the 8-bit copy */
 	for (int64_t at = a; at < b; at += 2 * t->chunk)
 	{
 		int32_t		m = (int32_t) (b - at < 2 * t->chunk ? b - at : 2 * t->chunk);
 		const float *src = t->shards[member].i_out;
-		uint16_t   *dst = t->item_cache + (size_t) at * t->vec_dim;
+		BprQuantVectors *qv = t->item_cache;
 
 		bpr_step_forward_rows(t, false, member, (int32_t) at, m, t->shards[member].i_out);
-		for (size_t k = 0; k < (size_t) m * t->vec_dim; k++)
-			dst[k] = bpr_to_bf16(src[k]);
+		for (int32_t r = 0; r < m; r++)
+		{
+			const float *v = src + (size_t) r * t->vec_dim;
+
+			bpr_quantize_i8(v, qv->dim, qv->codes + (size_t) (at + r) * qv->stride,
+							&qv->scale[at + r]);
+			if (qv->bias != NULL)
+				qv->bias[at + r] = v[qv->dim];
+		}
 	}
 }
 

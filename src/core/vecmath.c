@@ -77,6 +77,49 @@ narrow(const int32_t *v, int64_t g, int32_t x, int64_t *lo, int64_t *hi)
 	}
 }
 
+/* Quantises n floats to 8-bit codes with one scale (value ~ scale * code), rounding to nearest even */
+void
+bpr_quantize_i8(const float *v, int32_t n, int8_t *codes, float *scale)
+{
+	float		most = 0.0f;
+	float		inv;
+	int32_t		d = 0;
+
+	for (int32_t k = 0; k < n; k++)
+		most = fabsf(v[k]) > most ? fabsf(v[k]) : most;
+	if (!(most > 0.0f) || !isfinite(most))
+	{
+		memset(codes, 0, (size_t) n);
+		*scale = 0.0f;
+		return;
+	}
+	inv = 127.0f / most;
+#if defined(__SSE2__)
+	{
+		__m128		vi = _mm_set1_ps(inv);
+
+		/* round to nearest even (the default MXCSR mode, as rintf), saturate to int8 */
+		for (; d + 16 <= n; d += 16)
+		{
+			__m128i		a = _mm_cvtps_epi32(_mm_mul_ps(_mm_loadu_ps(v + d), vi));
+			__m128i		b = _mm_cvtps_epi32(_mm_mul_ps(_mm_loadu_ps(v + d + 4), vi));
+			__m128i		c = _mm_cvtps_epi32(_mm_mul_ps(_mm_loadu_ps(v + d + 8), vi));
+			__m128i		e = _mm_cvtps_epi32(_mm_mul_ps(_mm_loadu_ps(v + d + 12), vi));
+
+			_mm_storeu_si128((__m128i *) (codes + d),
+							 _mm_packs_epi16(_mm_packs_epi32(a, b), _mm_packs_epi32(c, e)));
+		}
+	}
+#endif
+	for (; d < n; d++)
+	{
+		float		q = rintf(v[d] * inv);
+
+		codes[d] = (int8_t) (q > 127.0f ? 127 : q < -127.0f ? -127 : (int) q);
+	}
+	*scale = most / 127.0f;
+}
+
 /* True when x is in the ascending array v[0..n) of values in [0, universe) */
 bool
 bpr_sorted_has_i32(const int32_t *v, int64_t n, int32_t x, int32_t universe)

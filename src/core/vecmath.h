@@ -22,6 +22,17 @@
 #define bpr_prefetch(p) ((void) (p))
 #endif
 
+/*
+ * For helpers that only prefetch: a prefetch has no visible effect, so GCC
+ * deems a non-inlined function made of them pure and deletes every call to
+ * it.  Forcing them inline keeps the prefetches.
+ */
+#if defined(__GNUC__)
+#define BPR_PREFETCHER static inline __attribute__((always_inline))
+#else
+#define BPR_PREFETCHER static inline
+#endif
+
 /* Dot product of n floats, accumulated in float (the scoring hot path) */
 static inline float
 bpr_dot(const float *a, const float *b, int32_t n)
@@ -141,61 +152,46 @@ bpr_relu_grad(float *restrict d, const float *restrict a, size_t n)
  */
 float		bpr_exp_sum(float *z, size_t n, float shift);
 
-/* A float as bfloat16 (its top 16 bits, rounded to nearest even): for compact approximate copies */
-static inline uint16_t
-bpr_to_bf16(float f)
-{
-	uint32_t	u;
+/*
+ * Quantises n floats to signed 8-bit codes with one scale (value ~ scale *
+ * code, codes in [-127, 127], rounded to nearest): for compact approximate
+ * copies whose only use is ranking
+ */
+void		bpr_quantize_i8(const float *v, int32_t n, int8_t *codes, float *scale);
 
-	memcpy(&u, &f, sizeof(u));
-	u += UINT32_C(0x7FFF) + ((u >> 16) & 1);
-	return (uint16_t) (u >> 16);
-}
-
-/* A bfloat16 value as float (exact) */
+/* Dot product of n floats with n 8-bit codes (times their scale elsewhere), as bpr_dot_fast sums */
 static inline float
-bpr_from_bf16(uint16_t h)
-{
-	uint32_t	u = (uint32_t) h << 16;
-	float		f;
-
-	memcpy(&f, &u, sizeof(f));
-	return f;
-}
-
-/* Dot product of n floats with n bfloat16 values, as bpr_dot_fast sums (SSE on x86-64) */
-static inline float
-bpr_dot_bf16(const float *a, const uint16_t *b, int32_t n)
+bpr_dot_i8(const float *a, const int8_t *b, int32_t n)
 {
 	float		s;
 	int32_t		d = 0;
 #if defined(__SSE2__)
 	__m128		s0 = _mm_setzero_ps(),
 				s1 = _mm_setzero_ps();
-	__m128i		zero = _mm_setzero_si128();
 	float		lanes[4];
 
-	for (; d + 8 <= n; d += 8)
+	for (; d + 16 <= n; d += 16)
 	{
-		__m128i		h = _mm_loadu_si128((const __m128i *) (b + d));
+		__m128i		c = _mm_loadu_si128((const __m128i *) (b + d));
+		__m128i		lo = _mm_srai_epi16(_mm_unpacklo_epi8(c, c), 8);
+		__m128i		hi = _mm_srai_epi16(_mm_unpackhi_epi8(c, c), 8);
 
 		s0 = _mm_add_ps(s0, _mm_mul_ps(_mm_loadu_ps(a + d),
-									   _mm_castsi128_ps(_mm_unpacklo_epi16(zero, h))));
+									   _mm_cvtepi32_ps(_mm_srai_epi32(_mm_unpacklo_epi16(lo, lo), 16))));
 		s1 = _mm_add_ps(s1, _mm_mul_ps(_mm_loadu_ps(a + d + 4),
-									   _mm_castsi128_ps(_mm_unpackhi_epi16(zero, h))));
+									   _mm_cvtepi32_ps(_mm_srai_epi32(_mm_unpackhi_epi16(lo, lo), 16))));
+		s0 = _mm_add_ps(s0, _mm_mul_ps(_mm_loadu_ps(a + d + 8),
+									   _mm_cvtepi32_ps(_mm_srai_epi32(_mm_unpacklo_epi16(hi, hi), 16))));
+		s1 = _mm_add_ps(s1, _mm_mul_ps(_mm_loadu_ps(a + d + 12),
+									   _mm_cvtepi32_ps(_mm_srai_epi32(_mm_unpackhi_epi16(hi, hi), 16))));
 	}
 	_mm_storeu_ps(lanes, _mm_add_ps(s0, s1));
 	s = (lanes[0] + lanes[2]) + (lanes[1] + lanes[3]);
 #else
-	float		acc[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
-
-	for (; d + 8 <= n; d += 8)
-		for (int32_t k = 0; k < 8; k++)
-			acc[k] += a[d + k] * bpr_from_bf16(b[d + k]);
-	s = ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
+	s = 0.0f;
 #endif
 	for (; d < n; d++)
-		s += a[d] * bpr_from_bf16(b[d]);
+		s += a[d] * (float) b[d];
 	return s;
 }
 

@@ -305,6 +305,29 @@ test_sampler(void)
 		CHECK(ok);
 		CHECK(bpr_sample_negative(&s, &rng, 2, 0, uv) == -1);
 
+		/* the same from 8-bit vectors (bias kept apart): the best is clear enough to survive */
+		{
+			int8_t		codes[10 * 16];
+			float		scale[10],
+						bias[10];
+			BprQuantVectors qv = {2, 16, codes, scale, bias};
+
+			memset(codes, 0, sizeof(codes));
+			for (int i = 0; i < 10; i++)
+			{
+				bpr_quantize_i8(iv + 3 * i, 2, codes + 16 * i, &scale[i]);
+				bias[i] = iv[3 * i + 2];
+			}
+			s.item_vectors = NULL;
+			s.item_quant = &qv;
+			ok = true;
+			for (int t = 0; t < 100; t++)
+				if (bpr_sample_negative(&s, &rng, 0, 1, uv) != 3)
+					ok = false;
+			CHECK(ok);
+			s.item_quant = NULL;
+		}
+
 		/*
 		 * 3 candidates: replay the same draws on a copy of the rng.  Three
 		 * candidates are drawn uniformly over all items; the best-scored one the

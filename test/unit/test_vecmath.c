@@ -85,31 +85,49 @@ tv_exp(void)
 	CHECK_CLOSE(got, 1.0, 1e-6);
 }
 
-/* bfloat16 keeps 8 significant bits; dot products for choices agree with bpr_dot */
+/* 8-bit codes keep values within half a step; dot products for choices agree with exact ones */
 static void
-tv_bf16_and_dots(void)
+tv_i8_and_dots(void)
 {
 	float		a[67],
-				b[67];
-	uint16_t	h[67];
+				b[67],
+				scale;
+	int8_t		c[67];
 	BprRng		rng;
 	double		exact = 0.0,
 				approx = 0.0;
+	bool		ok = true;
 
 	bpr_rng_seed(&rng, 8);
 	for (int i = 0; i < 67; i++)
 	{
 		a[i] = bpr_rng_range(&rng, -1.0f, 1.0f);
-		b[i] = bpr_rng_range(&rng, -1.0f, 1.0f);
-		h[i] = bpr_to_bf16(b[i]);
-		CHECK(fabs(bpr_from_bf16(h[i]) - b[i]) <= fabs(b[i]) / 256.0);
-		exact += (double) a[i] * b[i];
-		approx += (double) a[i] * bpr_from_bf16(h[i]);
+		b[i] = bpr_rng_range(&rng, -2.0f, 2.0f);
 	}
-	CHECK(bpr_from_bf16(bpr_to_bf16(1.5f)) == 1.5f);
+	bpr_quantize_i8(b, 67, c, &scale);
+	for (int i = 0; i < 67; i++)
+	{
+		ok = ok && fabs(scale * c[i] - b[i]) <= 0.5 * scale + 1e-7 && c[i] != -128;
+		exact += (double) a[i] * b[i];
+		approx += (double) a[i] * c[i];
+	}
+	CHECK(ok);
+	CHECK(scale > 0.0f && scale <= 2.0f / 127.0f);
+	CHECK_CLOSE(bpr_dot_i8(a, c, 67), approx, 1e-3);
+	CHECK_CLOSE(scale * bpr_dot_i8(a, c, 67), exact, 0.05);
+	{
+		double		head = 0.0;
+
+		for (int i = 0; i < 9; i++)
+			head += (double) a[i] * c[i];
+		CHECK_CLOSE(bpr_dot_i8(a, c, 9), head, 1e-4);	/* shorter than one SSE block */
+	}
 	CHECK_CLOSE(bpr_dot_fast(a, b, 67), exact, 1e-5);
 	CHECK_CLOSE(bpr_dot_fast(a, b, 5), bpr_dot(a, b, 5), 1e-6);
-	CHECK_CLOSE(bpr_dot_bf16(a, h, 67), approx, 1e-5);
+	/* all zero: scale 0, codes 0 */
+	memset(b, 0, sizeof(b));
+	bpr_quantize_i8(b, 67, c, &scale);
+	CHECK(scale == 0.0f && c[0] == 0 && c[66] == 0);
 }
 
 void
@@ -117,5 +135,5 @@ test_vecmath(void)
 {
 	tv_elementwise();
 	tv_exp();
-	tv_bf16_and_dots();
+	tv_i8_and_dots();
 }
