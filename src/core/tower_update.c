@@ -5,8 +5,10 @@
  * thread): the gradient of a value is the sum of the works' gradients, added
  * in work order, so the result depends only on the number of works, never on
  * timing.  The parameters can be updated in parts by as many threads at once:
- * dense values are split into contiguous ranges, embedding rows by their row
- * number, so no two parts write the same value.
+ * dense values are split into contiguous ranges; an embedding row belongs to
+ * the part of the first work that touched it (work j is part j % n_parts), so
+ * a thread mostly updates the rows its own passes read and wrote gradients
+ * for, which are still in its caches.  No two parts write the same value.
  */
 #include <string.h>
 
@@ -102,24 +104,23 @@ update_sparse(BprTower *tower, int32_t tensor, BprTowerWork *const *works,
 	BprTensor  *t = &tower->tensors[tensor];
 	int32_t		cols = t->cols;
 
-	for (int32_t j = 0; j < n_works; j++)
+	/* the works this part owns the rows of: part, part + n_parts, ... */
+	for (int32_t j = part; j < n_works; j += n_parts)
 	{
 		const BprRowGrad *rg = bpr_tower_row_grad(works[j], tensor);
 
 		if (rg == NULL)
 			continue;
-		/* first ask for every row this part updates: their misses overlap */
+		/* first ask for every row: their misses overlap */
 		for (int32_t s = 0; s < rg->n; s++)
-			if (n_parts == 1 || rg->rows[s] % n_parts == part)
-				prefetch_param_row(t, rg->rows[s]);
+			prefetch_param_row(t, rg->rows[s]);
 		for (int32_t s = 0; s < rg->n; s++)
 		{
 			int32_t		row = rg->rows[s];
 			const float *g = rg->g + (size_t) s * cols;
 			size_t		off = (size_t) row * (size_t) cols;
 
-			if (n_parts > 1 && row % n_parts != part)
-				continue;
+			/* a row an earlier work touched is that work's owner's */
 			if (j > 0 && held_earlier(works, j, tensor, row))
 				continue;
 			/* the first work holding the row sums everyone's gradient of it */

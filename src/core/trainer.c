@@ -7,8 +7,8 @@
  * them through the towers with its own work area, and sums their gradients
  * (scaled by 1 / batch size) privately.  At a barrier, the Adam step is then
  * applied once from the sum of all threads' gradients, each thread updating a
- * disjoint part of the parameters (dense values by range, embedding rows by
- * row number), and a second barrier ends the batch.
+ * disjoint part of the parameters (dense values by range, an embedding row by
+ * the first thread that touched it), and a second barrier ends the batch.
  *
  * Why not Hogwild (threads updating shared weights without coordination)?
  * Every batch touches every dense weight and every row of the small
