@@ -349,7 +349,7 @@ train_round(BprTeam *team, int32_t first, int32_t count, void *arg)
 
 		for (int32_t m = first; m < first + count; m++)
 			bpr_step_run(r->t, r->plan, &c, m);
-		bpr_cursor_next(r->t, r->plan, &c);
+		bpr_step_cursor_next(r->t, r->plan, &c);
 		/* what the next step reads, the others may have been writing in this one */
 		if (c.kind != kind && c.kind != STEP_END && s + 1 < r->n_steps)
 			bpr_team_barrier(team);
@@ -411,7 +411,7 @@ bpr_trainer_run(BprTrainer *t, const BprTrainHooks *hooks)
 			bpr_permutation_init(&t->order, (uint64_t) t->n_pairs, &t->rng);
 		for (int32_t k = 0; k < t->threads; k++)
 			t->shards[k].loss = t->shards[k].reg = 0.0;
-		bpr_cursor_epoch(t, &plan, &cur, epoch, t->step);
+		bpr_step_cursor_epoch(t, &plan, &cur, epoch, t->step);
 
 		while (cur.kind != STEP_END)
 		{

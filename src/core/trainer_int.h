@@ -93,11 +93,11 @@ void		bpr_shards_create(BprTrainer *t, const BprAlloc *alloc);
 int64_t		bpr_batch_len(const TrainPlan *plan, const BprTrainConfig *cfg, int64_t b);
 
 /* The cursor at the first step of an epoch */
-void		bpr_cursor_epoch(const BprTrainer *t, const TrainPlan *plan, TrainCursor *c,
+void		bpr_step_cursor_epoch(const BprTrainer *t, const TrainPlan *plan, TrainCursor *c,
 							 int32_t epoch, int64_t step);
 
 /* Moves a cursor to the next step */
-void		bpr_cursor_next(const BprTrainer *t, const TrainPlan *plan, TrainCursor *c);
+void		bpr_step_cursor_next(const BprTrainer *t, const TrainPlan *plan, TrainCursor *c);
 
 /* Runs one step for thread `member` of the trainer's threads */
 void		bpr_step_run(BprTrainer *t, const TrainPlan *plan, const TrainCursor *c,

@@ -161,7 +161,7 @@ cursor_batch(const BprTrainer *t, const TrainPlan *plan, TrainCursor *c)
 
 /* The cursor at the first step of an epoch (item vectors are refreshed at every epoch start) */
 void
-bpr_cursor_epoch(const BprTrainer *t, const TrainPlan *plan, TrainCursor *c,
+bpr_step_cursor_epoch(const BprTrainer *t, const TrainPlan *plan, TrainCursor *c,
 				 int32_t epoch, int64_t step)
 {
 	c->epoch = epoch;
@@ -173,7 +173,7 @@ bpr_cursor_epoch(const BprTrainer *t, const TrainPlan *plan, TrainCursor *c,
 
 /* Moves a cursor to the next step */
 void
-bpr_cursor_next(const BprTrainer *t, const TrainPlan *plan, TrainCursor *c)
+bpr_step_cursor_next(const BprTrainer *t, const TrainPlan *plan, TrainCursor *c)
 {
 	switch (c->kind)
 	{
