@@ -1,5 +1,8 @@
 /*
  * rowgrad.c - compact row-sparse gradients of embedding tables
+ *
+ * Every array starts on its own cache line: a gradient belongs to one
+ * thread, and must share no line with another thread's data.
  */
 #include "rowgrad.h"
 
@@ -14,17 +17,14 @@ table_bits(int32_t capacity)
 	return bits;
 }
 
-/* Adds the bytes of one bpr_alloc_array call to a total; false on overflow */
+/* Adds the bytes of one bpr_alloc_aligned call to a total; false on overflow */
 static bool
 add_block(size_t *total, size_t n, size_t size)
 {
 	size_t		bytes;
 
-	if (!bpr_size_mul(n, size, &bytes))
-		return false;
-	if (bytes == 0)
-		bytes = 1;				/* bpr_alloc_array never asks for 0 bytes */
-	return bpr_size_add(*total, bytes, total);
+	return bpr_size_mul(n, size, &bytes) && bpr_size_add(bytes, BPR_ALIGN_SLACK, &bytes) &&
+		bpr_size_add(*total, bytes, total);
 }
 
 /* Bytes bpr_rowgrad_init allocates; 0 on overflow */
@@ -56,10 +56,10 @@ bpr_rowgrad_init(BprRowGrad *rg, int32_t cols, int32_t capacity, const BprAlloc 
 	rg->cols = cols;
 	rg->capacity = capacity;
 	rg->n = 0;
-	rg->rows = bpr_alloc_array(alloc, (size_t) capacity, sizeof(int32_t), "gradient rows");
-	rg->g = bpr_alloc_array(alloc, cells, sizeof(float), "gradient rows");
-	rg->where = bpr_alloc_array(alloc, (size_t) capacity, sizeof(int32_t), "gradient rows");
-	rg->table = bpr_alloc_array(alloc, (size_t) 1 << bits, sizeof(int32_t), "gradient rows");
+	rg->rows = bpr_alloc_aligned(alloc, (size_t) capacity, sizeof(int32_t), "gradient rows");
+	rg->g = bpr_alloc_aligned(alloc, cells, sizeof(float), "gradient rows");
+	rg->where = bpr_alloc_aligned(alloc, (size_t) capacity, sizeof(int32_t), "gradient rows");
+	rg->table = bpr_alloc_aligned(alloc, (size_t) 1 << bits, sizeof(int32_t), "gradient rows");
 	rg->mask = (uint32_t) (((uint64_t) 1 << bits) - 1);
 	rg->shift = 32 - bits;
 }

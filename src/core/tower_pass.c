@@ -19,8 +19,9 @@
  * gradients also two backward scratch matrices, one block with the gradients
  * of all dense tensors, and a compact row gradient (rowgrad.h) per embedding
  * table.  Passes read the tower's parameters and write only their work area,
- * so threads with their own work areas can run passes at once.  Forward and
- * backward allocate nothing.
+ * so threads with their own work areas can run passes at once; every block of
+ * a work area starts on its own cache line, so two threads' work areas share
+ * none.  Forward and backward allocate nothing.
  */
 #include <cblas.h>
 #include <math.h>
@@ -172,17 +173,14 @@ work_plan(const BprTowerSpec *spec, const BprFeatures *f, int32_t max_batch,
 	return bpr_size_mul(per_row, (size_t) max_batch, &p->arena_floats);
 }
 
-/* Adds the bytes of one bpr_alloc_array call to a total; false on overflow */
+/* Adds the bytes of one bpr_alloc_aligned call to a total; false on overflow */
 static bool
 add_block(size_t *total, size_t n, size_t size)
 {
 	size_t		bytes;
 
-	if (!bpr_size_mul(n, size, &bytes))
-		return false;
-	if (bytes == 0)
-		bytes = 1;				/* bpr_alloc_array never asks for 0 bytes */
-	return bpr_size_add(*total, bytes, total);
+	return bpr_size_mul(n, size, &bytes) && bpr_size_add(bytes, BPR_ALIGN_SLACK, &bytes) &&
+		bpr_size_add(*total, bytes, total);
 }
 
 /* Bytes bpr_tower_work_create allocates; 0 on overflow */
@@ -242,25 +240,25 @@ bpr_tower_work_create(const BprTower *tower, const BprFeatures *f,
 		alloc->overflow(alloc->ctx, "tower work area");
 		return NULL;
 	}
-	wk = bpr_alloc_array(alloc, 1, sizeof(BprTowerWork), "tower work");
-	arena = bpr_alloc_array(alloc, p.arena_floats, sizeof(float), "tower activations");
+	wk = bpr_alloc_aligned(alloc, 1, sizeof(BprTowerWork), "tower work");
+	arena = bpr_alloc_aligned(alloc, p.arena_floats, sizeof(float), "tower activations");
 	wk->max_batch = max_batch;
 	wk->n_tensors = p.n_tensors;
 	wk->grads = grad_rows > 0;
 	wk->n_fields = p.n_fields;
-	wk->fields = bpr_alloc_array(alloc, (size_t) p.n_fields, sizeof(FieldPass), "tower fields");
+	wk->fields = bpr_alloc_aligned(alloc, (size_t) p.n_fields, sizeof(FieldPass), "tower fields");
 	for (int32_t k = 0; k < p.n_fields; k++)
 	{
 		FieldPass  *fp = &wk->fields[k];
 		size_t		slots = (size_t) p.pass_codes[k];
 
 		bpr_rowgrad_init(&fp->codes, tower->spec.field_dim, p.pass_codes[k], alloc);
-		fp->proj = bpr_alloc_array(alloc, slots * (size_t) p.width[0], sizeof(float), "tower fields");
+		fp->proj = bpr_alloc_aligned(alloc, slots * (size_t) p.width[0], sizeof(float), "tower fields");
 		if (wk->grads)
 		{
-			fp->dproj = bpr_alloc_array(alloc, slots * (size_t) p.width[0], sizeof(float),
+			fp->dproj = bpr_alloc_aligned(alloc, slots * (size_t) p.width[0], sizeof(float),
 										"tower fields");
-			fp->demb = bpr_alloc_array(alloc, slots * (size_t) tower->spec.field_dim,
+			fp->demb = bpr_alloc_aligned(alloc, slots * (size_t) tower->spec.field_dim,
 									   sizeof(float), "tower fields");
 		}
 	}
@@ -293,8 +291,8 @@ bpr_tower_work_create(const BprTower *tower, const BprFeatures *f,
 	if (wk->grads)
 	{
 		wk->dense_count = p.dense_count;
-		wk->dense_g = bpr_alloc_array(alloc, p.dense_count, sizeof(float), "tower gradient");
-		wk->row_g = bpr_alloc_array(alloc, (size_t) p.n_tensors, sizeof(BprRowGrad),
+		wk->dense_g = bpr_alloc_aligned(alloc, p.dense_count, sizeof(float), "tower gradient");
+		wk->row_g = bpr_alloc_aligned(alloc, (size_t) p.n_tensors, sizeof(BprRowGrad),
 									"tower gradient");
 		for (int32_t i = 0; i < p.n_tensors; i++)
 			if (p.capacity[i] >= 0)

@@ -375,8 +375,8 @@ epoch_sums(const BprTrainer *t, double *loss, double *reg)
 	*reg = 0.0;
 	for (int32_t k = 0; k < t->threads; k++)
 	{
-		*loss += t->shards[k].loss;
-		*reg += t->shards[k].reg;
+		*loss += t->shards[k]->loss;
+		*reg += t->shards[k]->reg;
 	}
 }
 
@@ -410,7 +410,7 @@ bpr_trainer_run(BprTrainer *t, const BprTrainHooks *hooks)
 		if (!cfg->uniform_users)
 			bpr_permutation_init(&t->order, (uint64_t) t->n_pairs, &t->rng);
 		for (int32_t k = 0; k < t->threads; k++)
-			t->shards[k].loss = t->shards[k].reg = 0.0;
+			t->shards[k]->loss = t->shards[k]->reg = 0.0;
 		bpr_step_cursor_epoch(t, &plan, &cur, epoch, t->step);
 
 		while (cur.kind != STEP_END)

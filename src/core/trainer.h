@@ -135,7 +135,7 @@ typedef struct BprTrainer
 	int32_t		threads;		/* members of a round: cfg.threads, at most batch_size / 32 */
 	int32_t		shard_max;		/* most triplets of a batch one thread trains */
 	int32_t		chunk;			/* most triplets a thread passes through the towers at once */
-	BprTrainShard *shards;		/* one per thread */
+	BprTrainShard **shards;		/* one per thread, each on its own cache lines */
 	BprTowerWork **user_works;	/* the shards' work areas, for summing gradients */
 	BprTowerWork **item_works;
 	int32_t		round_steps;	/* steps per training round (adapts to ~20 ms) */

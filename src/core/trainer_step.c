@@ -12,15 +12,14 @@
 #include "trainer_int.h"
 #include "vecmath.h"
 
-/* Adds n elements of the given size to a byte count as bpr_alloc_array allocates them */
+/* Adds n elements of the given size to a byte count as bpr_alloc_aligned allocates them */
 static bool
 add_array(size_t *total, size_t n, size_t size)
 {
 	size_t		bytes;
 
-	if (!bpr_size_mul(n, size, &bytes))
-		return false;
-	return bpr_size_add(*total, bytes == 0 ? 1 : bytes, total);
+	return bpr_size_mul(n, size, &bytes) && bpr_size_add(bytes, BPR_ALIGN_SLACK, &bytes) &&
+		bpr_size_add(*total, bytes, total);
 }
 
 /* Threads, most triplets per thread and batch, and chunk size of a configuration */
@@ -65,16 +64,17 @@ bpr_shards_bytes(const BprTrainConfig *cfg, const BprTowerSpec *us, const BprTow
 
 	shard_shape(cfg, &threads, &shard_max, &chunk);
 	c = (size_t) chunk;
-	ok = add_array(total, (size_t) threads, sizeof(BprTrainShard)) &&
+	ok = add_array(total, (size_t) threads, sizeof(BprTrainShard *)) &&
 		add_array(total, (size_t) threads, sizeof(BprTowerWork *)) &&
 		add_array(total, (size_t) threads, sizeof(BprTowerWork *));
 	for (int32_t k = 0; ok && k < threads; k++)
 	{
+		ok = add_array(total, 1, sizeof(BprTrainShard));
 		size_t		uw = bpr_tower_work_bytes(us, uf, chunk, shard_max);
 		size_t		iw = bpr_tower_work_bytes(is, itf, 2 * chunk,
 											  2 * shard_max);
 
-		ok = uw > 0 && iw > 0 && bpr_size_add(*total, uw, total) &&
+		ok = ok && uw > 0 && iw > 0 && bpr_size_add(*total, uw, total) &&
 			bpr_size_add(*total, iw, total) &&
 			add_array(total, c, sizeof(int32_t)) &&
 			add_array(total, 2 * c, sizeof(int32_t)) &&
@@ -99,14 +99,16 @@ bpr_shards_create(BprTrainer *t, const BprAlloc *alloc)
 
 	shard_shape(&t->cfg, &t->threads, &t->shard_max, &t->chunk);
 	c = (size_t) t->chunk;
-	t->shards = bpr_alloc_array(alloc, (size_t) t->threads, sizeof(BprTrainShard), "threads");
-	t->user_works = bpr_alloc_array(alloc, (size_t) t->threads, sizeof(BprTowerWork *), "threads");
-	t->item_works = bpr_alloc_array(alloc, (size_t) t->threads, sizeof(BprTowerWork *), "threads");
+	t->shards = bpr_alloc_aligned(alloc, (size_t) t->threads, sizeof(BprTrainShard *), "threads");
+	t->user_works = bpr_alloc_aligned(alloc, (size_t) t->threads, sizeof(BprTowerWork *), "threads");
+	t->item_works = bpr_alloc_aligned(alloc, (size_t) t->threads, sizeof(BprTowerWork *), "threads");
 	bpr_rng_seed(&stream, t->cfg.seed);
 	for (int32_t k = 0; k < t->threads; k++)
 	{
-		BprTrainShard *sh = &t->shards[k];
+		/* each shard on its own cache lines: its random stream changes on every draw */
+		BprTrainShard *sh = bpr_alloc_aligned(alloc, 1, sizeof(BprTrainShard), "threads");
 
+		t->shards[k] = sh;
 		/* thread k's stream: the seed's stream jumped k + 1 times (2^128 draws each) */
 		bpr_rng_jump(&stream);
 		sh->rng = stream;
@@ -115,15 +117,15 @@ bpr_shards_create(BprTrainer *t, const BprAlloc *alloc)
 									   2 * t->shard_max, alloc);
 		t->user_works[k] = sh->uw;
 		t->item_works[k] = sh->iw;
-		sh->b_user = bpr_alloc_array(alloc, c, sizeof(int32_t), "batch");
-		sh->b_items = bpr_alloc_array(alloc, 2 * c, sizeof(int32_t), "batch");
-		sh->u_out = bpr_alloc_array(alloc, c * (size_t) t->cfg.dim, sizeof(float), "batch");
-		sh->du = bpr_alloc_array(alloc, c * (size_t) t->cfg.dim, sizeof(float), "batch");
-		sh->i_out = bpr_alloc_array(alloc, 2 * c * (size_t) t->vec_dim, sizeof(float), "batch");
-		sh->di = bpr_alloc_array(alloc, 2 * c * (size_t) t->vec_dim, sizeof(float), "batch");
-		sh->scratch = bpr_alloc_array(alloc, scratch, sizeof(float), "batch");
-		sh->candidates = bpr_alloc_array(alloc, c, sizeof(BprSampleSlot), "batch");
-		sh->pair_at = bpr_alloc_array(alloc, c, sizeof(int64_t), "batch");
+		sh->b_user = bpr_alloc_aligned(alloc, c, sizeof(int32_t), "batch");
+		sh->b_items = bpr_alloc_aligned(alloc, 2 * c, sizeof(int32_t), "batch");
+		sh->u_out = bpr_alloc_aligned(alloc, c * (size_t) t->cfg.dim, sizeof(float), "batch");
+		sh->du = bpr_alloc_aligned(alloc, c * (size_t) t->cfg.dim, sizeof(float), "batch");
+		sh->i_out = bpr_alloc_aligned(alloc, 2 * c * (size_t) t->vec_dim, sizeof(float), "batch");
+		sh->di = bpr_alloc_aligned(alloc, 2 * c * (size_t) t->vec_dim, sizeof(float), "batch");
+		sh->scratch = bpr_alloc_aligned(alloc, scratch, sizeof(float), "batch");
+		sh->candidates = bpr_alloc_aligned(alloc, c, sizeof(BprSampleSlot), "batch");
+		sh->pair_at = bpr_alloc_aligned(alloc, c, sizeof(int64_t), "batch");
 	}
 }
 
@@ -209,7 +211,7 @@ void
 bpr_step_forward_rows(BprTrainer *t, bool users, int32_t member, int32_t first, int32_t n,
 					  float *out)
 {
-	BprTrainShard *sh = &t->shards[member];
+	BprTrainShard *sh = t->shards[member];
 	BprTower   *tower = users ? t->user : t->item;
 	BprTowerWork *work = users ? sh->uw : sh->iw;
 	const BprFeatures *f = users ? t->user_features : t->item_features;
@@ -241,10 +243,10 @@ step_refresh(BprTrainer *t, const TrainPlan *plan, const TrainCursor *c, int32_t
 	for (int64_t at = a; at < b; at += 2 * t->chunk)
 	{
 		int32_t		m = (int32_t) (b - at < 2 * t->chunk ? b - at : 2 * t->chunk);
-		const float *src = t->shards[member].i_out;
+		const float *src = t->shards[member]->i_out;
 		BprQuantVectors *qv = t->item_cache;
 
-		bpr_step_forward_rows(t, false, member, (int32_t) at, m, t->shards[member].i_out);
+		bpr_step_forward_rows(t, false, member, (int32_t) at, m, t->shards[member]->i_out);
 		for (int32_t r = 0; r < m; r++)
 		{
 			const float *v = src + (size_t) r * t->vec_dim;
@@ -319,7 +321,7 @@ static void
 step_grads(BprTrainer *t, const TrainPlan *plan, const TrainCursor *c, int32_t member)
 {
 	const BprTrainConfig *cfg = &t->cfg;
-	BprTrainShard *sh = &t->shards[member];
+	BprTrainShard *sh = t->shards[member];
 	int64_t		n_batch = bpr_batch_len(plan, cfg, c->batch);
 	int64_t		share_lo = n_batch * member / t->threads;
 	int64_t		share_hi = n_batch * (member + 1) / t->threads;
@@ -367,7 +369,7 @@ step_update(BprTrainer *t, const TrainPlan *plan, const TrainCursor *c, int32_t 
 	float		lr = cfg->learning_rate * (float) (1.0 - (1.0 - cfg->final_lr_ratio) * progress);
 	BprAdamConfig adam;
 	BprAdamStep st;
-	float	   *scratch = t->shards[member].scratch;
+	float	   *scratch = t->shards[member]->scratch;
 
 	bpr_adam_defaults(&adam, lr);
 	bpr_adam_prepare(&st, &adam, c->step + 1);
