@@ -91,6 +91,7 @@ main(int argc, char **argv)
 	run_suite("adam", test_adam);
 	run_suite("loss", test_loss);
 	run_suite("tower", test_tower);
+	run_suite("tower upd", test_tower_update);
 	run_suite("sampler", test_sampler);
 	run_suite("topk", test_topk);
 	run_suite("metrics", test_metrics);

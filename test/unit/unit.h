@@ -41,6 +41,7 @@ void		test_vecmath(void);
 void		test_adam(void);
 void		test_loss(void);
 void		test_tower(void);
+void		test_tower_update(void);
 void		test_sampler(void);
 void		test_topk(void);
 void		test_metrics(void);
