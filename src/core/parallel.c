@@ -1,18 +1,23 @@
 /*
  * parallel.c - short-lived thread teams: create, run one round, join
  *
- * The barrier spins briefly (members of a training round meet every few
- * microseconds to tens of microseconds) and then sleeps on a condition
- * variable, so an overloaded machine does not burn a core per waiting member.
+ * The barrier spins for a while (members of a training round meet every few
+ * tens to hundreds of microseconds, and a sleep and wake-up costs about as
+ * much), then yields the CPU between looks for a while more (so a machine
+ * with other work to do gets the core), then sleeps on a condition variable.
  * Spinning uses the GCC/Clang __atomic builtins when the compiler has them;
  * otherwise the barrier is a plain mutex and condition variable.
  */
+#include <sched.h>
 #include <signal.h>
 
 #include "parallel.h"
 
-/* Polls of the generation before a waiting member goes to sleep */
-#define BARRIER_SPINS 1000
+/* Polls of the generation (about 20 ns apart) before a waiting member starts yielding */
+#define BARRIER_SPINS 5000
+
+/* Polls with a sched_yield between them before a waiting member goes to sleep */
+#define BARRIER_YIELDS 200
 
 /* Member of a round running on a helper thread */
 typedef struct Helper
@@ -77,6 +82,12 @@ barrier_wait(BprBarrier *b)
 		if (LOAD_ACQUIRE(&b->generation) != gen)
 			return;
 		CPU_RELAX();
+	}
+	for (int i = 0; i < BARRIER_YIELDS; i++)
+	{
+		if (LOAD_ACQUIRE(&b->generation) != gen)
+			return;
+		sched_yield();
 	}
 	pthread_mutex_lock(&b->mutex);
 	b->sleepers++;

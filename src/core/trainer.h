@@ -60,13 +60,16 @@ typedef struct BprTrainConfig
 	float		l2;				/* on tower outputs of the batch */
 	uint64_t	seed;
 	/*
-	 * Training threads, 1 .. BPR_MAX_THREADS (at most batch_size / 32 are
-	 * used: smaller shares of a batch cost more to coordinate than they save).
-	 * Every batch is split among them and its gradient summed before one Adam
-	 * step, so more threads train the same model (same batch size, steps and
-	 * learning rates) faster.  With a seed the result is bit-for-bit the same
-	 * on every run with the same number of threads; runs with different
-	 * numbers of threads draw different (equally random) samples.
+	 * Training threads, 1 .. BPR_MAX_THREADS; at most batch_size / 32 are
+	 * used (smaller shares of a batch cost more to coordinate than they save;
+	 * the `threads` field of BprTrainer says how many are).  Every batch is
+	 * split among them and its gradient summed before one Adam step, so more
+	 * threads train the same model (same batch size, steps and learning
+	 * rates) faster.  With a seed, the result is bit-for-bit the same on
+	 * every run with the same number of threads used (on one machine and
+	 * build: OpenBLAS picks its kernels by CPU).  Runs with different numbers
+	 * of threads draw different, equally random samples and add gradients in
+	 * another order: their loss curves agree within sampling noise.
 	 */
 	int32_t		threads;
 } BprTrainConfig;

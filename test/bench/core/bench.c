@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "data.h"
 #include "trainer.h"
@@ -40,6 +41,26 @@ cpu_seconds(void)
 	return (double) ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* Busy and total jiffies of the whole machine (all CPUs) from /proc/stat; false if unknown */
+static bool
+machine_jiffies(double *busy, double *total)
+{
+	FILE	   *f = fopen("/proc/stat", "r");
+	unsigned long long v[8] = {0};
+	int			got;
+
+	if (f == NULL)
+		return false;
+	got = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
+				 &v[3], &v[4], &v[5], &v[6], &v[7]);
+	fclose(f);
+	if (got < 8)
+		return false;
+	*total = (double) (v[0] + v[1] + v[2] + v[3] + v[4] + v[5] + v[6] + v[7]);
+	*busy = *total - (double) (v[3] + v[4]);
+	return true;
+}
+
 /* A calloc allocator that counts bytes and keeps blocks for freeing */
 typedef struct CountAlloc
 {
@@ -54,7 +75,7 @@ static void *
 count_zalloc(void *ctx, size_t size)
 {
 	CountAlloc *c = ctx;
-	void	   *p = calloc(1, size);
+	void	   *p = malloc(size ? size : 1);
 
 	if (p == NULL)
 	{
@@ -70,6 +91,8 @@ count_zalloc(void *ctx, size_t size)
 	}
 	c->blocks[c->n++] = p;
 	c->bytes += size;
+	/* zeroed by writing, as palloc0 does: no page faults later, in the timed part */
+	memset(p, 0, size);
 	return p;
 }
 
@@ -211,7 +234,13 @@ run(const BenchData *d, const char *preset_name, int32_t threads, int32_t epochs
 	size_t		planned;
 	double		t0,
 				setup,
-				cpu0;
+				cpu0,
+				busy0 = 0,
+				total0 = 0,
+				busy1 = 0,
+				total1 = 0,
+				others = -1;
+	bool		jiffies;
 
 	memset(&hooks, 0, sizeof(hooks));
 	hooks.epoch_done = hook_epoch;
@@ -227,14 +256,23 @@ run(const BenchData *d, const char *preset_name, int32_t threads, int32_t epochs
 	t0 = now_seconds();
 	t = bpr_trainer_create(&c, &d->inter, &d->user_f, &d->item_f, &alloc);
 	setup = now_seconds() - t0;
+	jiffies = machine_jiffies(&busy0, &total0);
 	cpu0 = cpu_seconds();
 	bpr_trainer_run(t, &hooks);
+	cpu0 = cpu_seconds() - cpu0;
+	/* how much of the machine other processes used meanwhile */
+	if (jiffies && machine_jiffies(&busy1, &total1) && total1 > total0)
+	{
+		double		hz = (double) sysconf(_SC_CLK_TCK);
+
+		others = ((busy1 - busy0) / hz - cpu0) / ((total1 - total0) / hz) * 100.0;
+	}
 	printf("  %-8s threads %d: %2d epochs, %9.0f triplets/s, %7.2f s/epoch, loss %.4f -> %.4f"
-		   " (cpu %.2f s/epoch, setup %.2f s, trainer %.1f MiB, planned %.1f MiB)\n",
+		   " (cpu %.2f s/epoch, other processes %.0f%% of the machine, setup %.2f s,"
+		   " trainer %.1f MiB, planned %.1f MiB)\n",
 		   preset_name, threads, log.epochs, log.triplets / log.seconds,
-		   log.seconds / log.epochs, log.first_loss, log.last_loss,
-		   (cpu_seconds() - cpu0) / log.epochs, setup,
-		   ca.bytes / 1048576.0, planned / 1048576.0);
+		   log.seconds / log.epochs, log.first_loss, log.last_loss, cpu0 / log.epochs,
+		   others < 0 ? 0 : others, setup, ca.bytes / 1048576.0, planned / 1048576.0);
 	fflush(stdout);
 	count_free(&ca);
 }
