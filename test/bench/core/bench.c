@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "data.h"
+#include "evaluation.h"
 #include "trainer.h"
 
 /* Wall clock in seconds */
@@ -221,6 +222,40 @@ peak_mib(void)
 	return kb / 1024.0;
 }
 
+/* Ranking quality of the trained vectors on the held-out ratings (k = 10, liked = 4 or more) */
+static void
+print_quality(BprTrainer *t, const BenchData *d, const BprAlloc *alloc)
+{
+	BprEvalInput in;
+	BprMetricsResult r;
+	int32_t		w = t->vec_dim;
+	float	   *uv = bpr_alloc_array(alloc, (size_t) d->inter.n_users * w, sizeof(float), "eval");
+	float	   *iv = bpr_alloc_array(alloc, (size_t) d->inter.n_items * w, sizeof(float), "eval");
+	int64_t    *ids = bpr_alloc_array(alloc, (size_t) d->inter.n_items, sizeof(int64_t), "eval");
+
+	bpr_trainer_user_vectors(t, uv);
+	bpr_trainer_item_vectors(t, iv);
+	for (int32_t i = 0; i < d->inter.n_items; i++)
+		ids[i] = i;
+	memset(&in, 0, sizeof(in));
+	in.n_users = d->inter.n_users;
+	in.user_vecs = uv;
+	in.n_items = d->inter.n_items;
+	in.item_vecs = iv;
+	in.item_ids = ids;
+	in.vec_dim = w;
+	in.train_ptr = d->inter.rated_ptr;
+	in.train_items = d->inter.rated;
+	in.test_ptr = d->test_ptr;
+	in.test_items = d->test_items;
+	in.test_ratings = d->test_ratings;
+	in.threshold = 4.0;
+	in.k = 10;
+	bpr_evaluate_model(&in, alloc, NULL, NULL, &r);
+	printf("      held-out: precision@10 %.4f, ndcg@10 %.4f, rank auc %.4f, seed auc %.4f\n",
+		   r.precision, r.ndcg, r.rank_auc, r.seed_auc);
+}
+
 /* Trains one configuration and prints its line */
 static void
 run(const BenchData *d, const char *preset_name, int32_t threads, int32_t epochs)
@@ -273,6 +308,8 @@ run(const BenchData *d, const char *preset_name, int32_t threads, int32_t epochs
 		   preset_name, threads, log.epochs, log.triplets / log.seconds,
 		   log.seconds / log.epochs, log.first_loss, log.last_loss, cpu0 / log.epochs,
 		   others < 0 ? 0 : others, setup, ca.bytes / 1048576.0, planned / 1048576.0);
+	if (d->test_ptr != NULL)
+		print_quality(t, d, &alloc);
 	fflush(stdout);
 	count_free(&ca);
 }

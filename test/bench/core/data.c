@@ -581,7 +581,53 @@ cmp_row(const void *a, const void *b)
 	return (x->item > y->item) - (x->item < y->item);
 }
 
-/* Reads u.user, u.item and <split>.base of a MovieLens 100k directory; false if absent */
+/* Reads <split>.test into per-user lists (users in order, items ascending); false if absent */
+static bool
+read_test(BenchData *d, const char *dir, const char *split, int32_t n_users, int32_t n_items)
+{
+	char		name[64];
+	FILE	   *f;
+	RatingRow  *rows;
+	int64_t		n = 0,
+				cap = 1 << 16;
+	int			u,
+				i,
+				r;
+	long		ts;
+
+	snprintf(name, sizeof(name), "%s.test", split);
+	f = open_in(dir, name);
+	if (f == NULL)
+		return false;
+	rows = xmalloc(sizeof(RatingRow) * cap);
+	while (fscanf(f, "%d %d %d %ld", &u, &i, &r, &ts) == 4)
+	{
+		if (u < 1 || u > n_users || i < 1 || i > n_items || n >= cap)
+			continue;
+		rows[n].user = u - 1;
+		rows[n].item = i - 1;
+		rows[n].rating = r;
+		n++;
+	}
+	fclose(f);
+	qsort(rows, (size_t) n, sizeof(RatingRow), cmp_row);
+	d->test_ptr = xmalloc(sizeof(int64_t) * ((size_t) n_users + 1));
+	d->test_items = xmalloc(sizeof(int32_t) * (size_t) (n ? n : 1));
+	d->test_ratings = xmalloc(sizeof(double) * (size_t) (n ? n : 1));
+	for (int64_t k = 0, user = 0; user <= n_users; user++)
+	{
+		d->test_ptr[user] = k;
+		for (; k < n && rows[k].user == user; k++)
+		{
+			d->test_items[k] = rows[k].item;
+			d->test_ratings[k] = rows[k].rating;
+		}
+	}
+	free(rows);
+	return true;
+}
+
+/* Reads u.user, u.item, <split>.base and <split>.test of a MovieLens 100k directory; false if absent */
 bool
 bench_read_ml100k(BenchData *d, const char *dir, const char *split)
 {
@@ -644,6 +690,7 @@ bench_read_ml100k(BenchData *d, const char *dir, const char *split)
 		}
 	}
 	free(rows);
+	read_test(d, dir, split, n_users, n_items);
 	d->n_ratings = n;
 	d->inter.n_users = n_users;
 	d->inter.n_items = n_items;
@@ -672,5 +719,8 @@ bench_data_free(BenchData *d)
 	free(d->user_cat_card);
 	free(d->multi_ptr);
 	free(d->multi_idx);
+	free(d->test_ptr);
+	free(d->test_items);
+	free(d->test_ratings);
 	memset(d, 0, sizeof(*d));
 }

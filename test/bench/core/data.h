@@ -35,6 +35,10 @@ typedef struct BenchData
 	BprMultiField item_multi[1];
 	int64_t    *multi_ptr;
 	int32_t    *multi_idx;
+	/* held-out ratings (real MovieLens only; test_ptr NULL otherwise) */
+	int64_t    *test_ptr;		/* n_users + 1 */
+	int32_t    *test_items;
+	double	   *test_ratings;
 } BenchData;
 
 /* Synthetic MovieLens-20M-shaped set: users rated n_ratings items in total */
@@ -43,7 +47,7 @@ void		bench_make_ml20m(BenchData *d, uint64_t seed, int64_t n_ratings);
 /* Synthetic MovieLens-100k-shaped set (u1.base size) with the notebook's features */
 void		bench_make_ml100k(BenchData *d, uint64_t seed);
 
-/* Reads u.user, u.item and <split>.base of a MovieLens 100k directory; false if absent */
+/* Reads u.user, u.item, <split>.base and <split>.test of a MovieLens 100k directory; false if absent */
 bool		bench_read_ml100k(BenchData *d, const char *dir, const char *split);
 
 /* Frees the arrays of a set */
