@@ -158,9 +158,10 @@ size_t		bpr_tower_scratch_floats(const BprTower *tower);
 /*
  * Part `part` of n_parts of one Adam step whose gradient is the sum of the
  * works' gradients (added in work order).  The parts split the parameters:
- * dense values by range, an embedding row goes with the first work that
- * touched it (work j to part j % n_parts), so n_parts threads can each run
- * one part at once.  Gradients are not cleared.
+ * dense values by range, an embedding row goes with a work that touched it
+ * (work row % n_works if it did, else the first; work j to part j % n_parts),
+ * so n_parts threads can each run one part at once.  Gradients are not
+ * cleared.
  */
 void		bpr_tower_update_part(BprTower *tower, BprTowerWork *const *works,
 								  int32_t n_works, int32_t part, int32_t n_parts,

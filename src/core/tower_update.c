@@ -6,9 +6,11 @@
  * in work order, so the result depends only on the number of works, never on
  * timing.  The parameters can be updated in parts by as many threads at once:
  * dense values are split into contiguous ranges; an embedding row belongs to
- * the part of the first work that touched it (work j is part j % n_parts), so
- * a thread mostly updates the rows its own passes read and wrote gradients
- * for, which are still in its caches.  No two parts write the same value.
+ * a work that touched it (work j is part j % n_parts): work row % n_works if
+ * that one did, else the first that did.  So a thread mostly updates rows its
+ * own passes read and wrote gradients for (still in its caches), and rows
+ * several threads touched (popular items) are spread evenly.  No two parts
+ * write the same value.
  */
 #include <string.h>
 
@@ -81,18 +83,31 @@ update_dense(BprTower *tower, BprTowerWork *const *works, int32_t n_works,
 	}
 }
 
-/* True when a work before `before` holds the row, so that work's pass updates it */
-static bool
-held_earlier(BprTowerWork *const *works, int32_t before, int32_t tensor, int32_t row)
+/* Slot of the row in work k's gradient of the tensor, or -1 */
+static inline int32_t
+slot_in(BprTowerWork *const *works, int32_t k, int32_t tensor, int32_t row)
 {
-	for (int32_t k = 0; k < before; k++)
-	{
-		const BprRowGrad *rg = bpr_tower_row_grad(works[k], tensor);
+	const BprRowGrad *rg = bpr_tower_row_grad(works[k], tensor);
 
-		if (rg != NULL && rg->n > 0 && bpr_rowgrad_find(rg, row) >= 0)
-			return true;
-	}
-	return false;
+	return rg != NULL && rg->n > 0 ? bpr_rowgrad_find(rg, row) : -1;
+}
+
+/*
+ * The work whose part updates a row that work j holds: work row % n_works
+ * when it holds the row too (rows several threads touched are spread evenly),
+ * else the first work holding it.
+ */
+static int32_t
+row_owner(BprTowerWork *const *works, int32_t n_works, int32_t tensor, int32_t row, int32_t j)
+{
+	int32_t		preferred = row % n_works;
+
+	if (preferred == j || slot_in(works, preferred, tensor, row) >= 0)
+		return preferred;
+	for (int32_t k = 0; k < j; k++)
+		if (slot_in(works, k, tensor, row) >= 0)
+			return k;
+	return j;
 }
 
 /* Updates the rows of one embedding table that belong to part `part` of n_parts */
@@ -104,7 +119,7 @@ update_sparse(BprTower *tower, int32_t tensor, BprTowerWork *const *works,
 	BprTensor  *t = &tower->tensors[tensor];
 	int32_t		cols = t->cols;
 
-	/* the works this part owns the rows of: part, part + n_parts, ... */
+	/* the works this part owns rows of: part, part + n_parts, ... */
 	for (int32_t j = part; j < n_works; j += n_parts)
 	{
 		const BprRowGrad *rg = bpr_tower_row_grad(works[j], tensor);
@@ -117,27 +132,31 @@ update_sparse(BprTower *tower, int32_t tensor, BprTowerWork *const *works,
 		for (int32_t s = 0; s < rg->n; s++)
 		{
 			int32_t		row = rg->rows[s];
-			const float *g = rg->g + (size_t) s * cols;
+			const float *g = NULL;
 			size_t		off = (size_t) row * (size_t) cols;
 
-			/* a row an earlier work touched is that work's owner's */
-			if (j > 0 && held_earlier(works, j, tensor, row))
+			if (n_works > 1 && row_owner(works, n_works, tensor, row, j) != j)
 				continue;
-			/* the first work holding the row sums everyone's gradient of it */
-			for (int32_t k = j + 1; k < n_works; k++)
+			/* the sum of every work's gradient of the row, in work order */
+			for (int32_t k = 0; k < n_works; k++)
 			{
-				const BprRowGrad *other = bpr_tower_row_grad(works[k], tensor);
-				int32_t		slot = other != NULL && other->n > 0 ?
-					bpr_rowgrad_find(other, row) : -1;
+				int32_t		slot = k == j ? s : slot_in(works, k, tensor, row);
+				const float *gk;
 
 				if (slot < 0)
 					continue;
-				if (g != scratch)
+				gk = bpr_tower_row_grad(works[k], tensor)->g + (size_t) slot * cols;
+				if (g == NULL)
+					g = gk;
+				else
 				{
-					memcpy(scratch, g, (size_t) cols * sizeof(float));
-					g = scratch;
+					if (g != scratch)
+					{
+						memcpy(scratch, g, (size_t) cols * sizeof(float));
+						g = scratch;
+					}
+					bpr_add_to(scratch, gk, (size_t) cols);
 				}
-				bpr_add_to(scratch, other->g + (size_t) slot * cols, (size_t) cols);
 			}
 			bpr_adam_apply(t->w + off, g, t->m + off, t->v + off, (size_t) cols, st);
 		}

@@ -8,7 +8,7 @@
  * (scaled by 1 / batch size) privately.  At a barrier, the Adam step is then
  * applied once from the sum of all threads' gradients, each thread updating a
  * disjoint part of the parameters (dense values by range, an embedding row by
- * the first thread that touched it), and a second barrier ends the batch.
+ * a thread that touched it), and a second barrier ends the batch.
  *
  * Why not Hogwild (threads updating shared weights without coordination)?
  * Every batch touches every dense weight and every row of the small
