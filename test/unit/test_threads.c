@@ -487,6 +487,7 @@ test_bytes(void)
 	CHECK(bpr_trainer_bytes(&c, &p.d, NULL, &p.items) == 0);
 }
 
+/* Runs the thread suite */
 void
 test_threads(void)
 {

@@ -130,6 +130,7 @@ tv_i8_and_dots(void)
 	CHECK(scale == 0.0f && c[0] == 0 && c[66] == 0);
 }
 
+/* Runs the vector helper suite */
 void
 test_vecmath(void)
 {

@@ -314,6 +314,7 @@ run(const BenchData *d, const char *preset_name, int32_t threads, int32_t epochs
 	count_free(&ca);
 }
 
+/* Builds the set, then trains it once per thread count given */
 int
 main(int argc, char **argv)
 {
