@@ -152,6 +152,9 @@ const BprRowGrad *bpr_tower_row_grad(const BprTowerWork *work, int32_t tensor);
 /* A work area's block of dense gradients (tensor i at its dense_offset), or NULL */
 const float *bpr_tower_dense_grad(const BprTowerWork *work);
 
+/* Most work areas one step may sum (one per training thread) */
+#define BPR_MAX_WORKS 64
+
 /* Floats of scratch bpr_tower_update_part needs */
 size_t		bpr_tower_scratch_floats(const BprTower *tower);
 
@@ -160,8 +163,8 @@ size_t		bpr_tower_scratch_floats(const BprTower *tower);
  * works' gradients (added in work order).  The parts split the parameters:
  * dense values by range, an embedding row goes with a work that touched it
  * (work row % n_works if it did, else the first; work j to part j % n_parts),
- * so n_parts threads can each run one part at once.  Gradients are not
- * cleared.
+ * so n_parts threads can each run one part at once.  n_works <=
+ * BPR_MAX_WORKS.  Gradients are not cleared.
  */
 void		bpr_tower_update_part(BprTower *tower, BprTowerWork *const *works,
 								  int32_t n_works, int32_t part, int32_t n_parts,

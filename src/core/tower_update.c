@@ -93,21 +93,25 @@ slot_in(BprTowerWork *const *works, int32_t k, int32_t tensor, int32_t row)
 }
 
 /*
- * The work whose part updates a row that work j holds: work row % n_works
- * when it holds the row too (rows several threads touched are spread evenly),
- * else the first work holding it.
+ * The work whose part updates a row that work j holds at slot s: work
+ * row % n_works when it holds the row too (rows several threads touched are
+ * spread evenly), else the first work holding it.  Fills slots[k] with the
+ * row's slot in every work (-1 where absent).
  */
 static int32_t
-row_owner(BprTowerWork *const *works, int32_t n_works, int32_t tensor, int32_t row, int32_t j)
+row_owner(BprTowerWork *const *works, int32_t n_works, int32_t tensor, int32_t row,
+		  int32_t j, int32_t s, int32_t *slots)
 {
 	int32_t		preferred = row % n_works;
+	int32_t		first = -1;
 
-	if (preferred == j || slot_in(works, preferred, tensor, row) >= 0)
-		return preferred;
-	for (int32_t k = 0; k < j; k++)
-		if (slot_in(works, k, tensor, row) >= 0)
-			return k;
-	return j;
+	for (int32_t k = 0; k < n_works; k++)
+	{
+		slots[k] = k == j ? s : slot_in(works, k, tensor, row);
+		if (first < 0 && slots[k] >= 0)
+			first = k;
+	}
+	return slots[preferred] >= 0 ? preferred : first;
 }
 
 /* Updates the rows of one embedding table that belong to part `part` of n_parts */
@@ -118,6 +122,7 @@ update_sparse(BprTower *tower, int32_t tensor, BprTowerWork *const *works,
 {
 	BprTensor  *t = &tower->tensors[tensor];
 	int32_t		cols = t->cols;
+	int32_t		slots[BPR_MAX_WORKS];
 
 	/* the works this part owns rows of: part, part + n_parts, ... */
 	for (int32_t j = part; j < n_works; j += n_parts)
@@ -132,30 +137,33 @@ update_sparse(BprTower *tower, int32_t tensor, BprTowerWork *const *works,
 		for (int32_t s = 0; s < rg->n; s++)
 		{
 			int32_t		row = rg->rows[s];
-			const float *g = NULL;
+			const float *g = rg->g + (size_t) s * cols;
 			size_t		off = (size_t) row * (size_t) cols;
 
-			if (n_works > 1 && row_owner(works, n_works, tensor, row, j) != j)
-				continue;
-			/* the sum of every work's gradient of the row, in work order */
-			for (int32_t k = 0; k < n_works; k++)
+			if (n_works > 1)
 			{
-				int32_t		slot = k == j ? s : slot_in(works, k, tensor, row);
-				const float *gk;
-
-				if (slot < 0)
+				if (row_owner(works, n_works, tensor, row, j, s, slots) != j)
 					continue;
-				gk = bpr_tower_row_grad(works[k], tensor)->g + (size_t) slot * cols;
-				if (g == NULL)
-					g = gk;
-				else
+				/* the sum of every work's gradient of the row, in work order */
+				g = NULL;
+				for (int32_t k = 0; k < n_works; k++)
 				{
-					if (g != scratch)
+					const float *gk;
+
+					if (slots[k] < 0)
+						continue;
+					gk = bpr_tower_row_grad(works[k], tensor)->g + (size_t) slots[k] * cols;
+					if (g == NULL)
+						g = gk;
+					else
 					{
-						memcpy(scratch, g, (size_t) cols * sizeof(float));
-						g = scratch;
+						if (g != scratch)
+						{
+							memcpy(scratch, g, (size_t) cols * sizeof(float));
+							g = scratch;
+						}
+						bpr_add_to(scratch, gk, (size_t) cols);
 					}
-					bpr_add_to(scratch, gk, (size_t) cols);
 				}
 			}
 			bpr_adam_apply(t->w + off, g, t->m + off, t->v + off, (size_t) cols, st);
