@@ -296,8 +296,8 @@ bpr_trainer_create(const BprTrainConfig *cfg, const BprInteractions *data,
 	}
 	index_pairs(t, alloc);
 	bpr_shards_create(t, alloc);
-	t->round_steps = 4;
-	t->pass_steps = 1;
+	t->round_steps = 16;
+	t->pass_steps = 2;
 	return t;
 }
 
