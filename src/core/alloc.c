@@ -45,3 +45,16 @@ bpr_free_array(const BprAlloc *a, void *block, size_t n, size_t size)
 	if (block != NULL && a->release != NULL)
 		a->release(a->ctx, block, bytes == 0 ? 1 : bytes);
 }
+
+/* As bpr_alloc_array, but starting on a 64-byte boundary (n * size + BPR_ALIGN_SLACK bytes asked) */
+void *
+bpr_alloc_aligned(const BprAlloc *a, size_t n, size_t size, const char *what)
+{
+	size_t		bytes = 0;
+	char	   *p;
+
+	if (!bpr_size_mul(n, size, &bytes) || !bpr_size_add(bytes, BPR_ALIGN_SLACK, &bytes))
+		a->overflow(a->ctx, what);
+	p = a->zalloc(a->ctx, bytes);
+	return p + (BPR_ALIGN_SLACK - (uintptr_t) p % BPR_ALIGN_SLACK) % BPR_ALIGN_SLACK;
+}

@@ -36,4 +36,14 @@ void	   *bpr_alloc_array(const BprAlloc *a, size_t n, size_t size, const char *w
 /* Gives back an array from bpr_alloc_array (n elements of size), when the allocator can */
 void		bpr_free_array(const BprAlloc *a, void *block, size_t n, size_t size);
 
+/* Extra bytes bpr_alloc_aligned asks for to place an array on a cache-line boundary */
+#define BPR_ALIGN_SLACK 64
+
+/*
+ * As bpr_alloc_array, but the array starts on a 64-byte (cache line)
+ * boundary: rows of a table then span as few lines as they can.  Asks the
+ * allocator for n * size + BPR_ALIGN_SLACK bytes.
+ */
+void	   *bpr_alloc_aligned(const BprAlloc *a, size_t n, size_t size, const char *what);
+
 #endif

@@ -2,8 +2,14 @@
  * loss.c - the BPR pairwise loss over a batch of triplets, with L2 and gradients
  */
 #include <math.h>
+#include <string.h>
 
 #include "loss.h"
+#include "vecmath.h"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 /* Numerically stable log(1 + exp(x)) */
 double
@@ -28,28 +34,84 @@ bpr_sigmoid(double x)
 }
 
 /*
- * Mean BPR loss softplus(s_neg - s_pos) over n triplets plus the mean L2 part;
- * writes the gradients of the mean total into du, dp, dq.
+ * The five dot products of a triplet, u.p, u.q, u.u (over user_dim), p.p and
+ * q.q (over item_dim), in double: float products are exact in double, so only
+ * the order of the sums differs between the SSE path and plain C.
+ */
+static void
+triplet_dots(const float *u, const float *p, const float *q, int32_t ud, int32_t id,
+			 double *out)
+{
+	double		up = 0.0,
+				uq = 0.0,
+				uu = 0.0,
+				pp = 0.0,
+				qq = 0.0;
+	int32_t		d = 0;
+#if defined(__SSE2__)
+	__m128d		a_up = _mm_setzero_pd(),
+				a_uq = _mm_setzero_pd(),
+				a_uu = _mm_setzero_pd(),
+				a_pp = _mm_setzero_pd(),
+				a_qq = _mm_setzero_pd();
+	double		lanes[2];
+
+	for (; d + 2 <= ud; d += 2)
+	{
+		__m128d		vu = _mm_cvtps_pd(_mm_castsi128_ps(_mm_loadl_epi64((const __m128i *) (u + d)))),
+					vp = _mm_cvtps_pd(_mm_castsi128_ps(_mm_loadl_epi64((const __m128i *) (p + d)))),
+					vq = _mm_cvtps_pd(_mm_castsi128_ps(_mm_loadl_epi64((const __m128i *) (q + d))));
+
+		a_up = _mm_add_pd(a_up, _mm_mul_pd(vu, vp));
+		a_uq = _mm_add_pd(a_uq, _mm_mul_pd(vu, vq));
+		a_uu = _mm_add_pd(a_uu, _mm_mul_pd(vu, vu));
+		a_pp = _mm_add_pd(a_pp, _mm_mul_pd(vp, vp));
+		a_qq = _mm_add_pd(a_qq, _mm_mul_pd(vq, vq));
+	}
+	_mm_storeu_pd(lanes, a_up);
+	up = lanes[0] + lanes[1];
+	_mm_storeu_pd(lanes, a_uq);
+	uq = lanes[0] + lanes[1];
+	_mm_storeu_pd(lanes, a_uu);
+	uu = lanes[0] + lanes[1];
+	_mm_storeu_pd(lanes, a_pp);
+	pp = lanes[0] + lanes[1];
+	_mm_storeu_pd(lanes, a_qq);
+	qq = lanes[0] + lanes[1];
+#endif
+	for (; d < ud; d++)
+	{
+		up += (double) u[d] * p[d];
+		uq += (double) u[d] * q[d];
+		uu += (double) u[d] * u[d];
+		pp += (double) p[d] * p[d];
+		qq += (double) q[d] * q[d];
+	}
+	for (; d < id; d++)
+	{
+		pp += (double) p[d] * p[d];
+		qq += (double) q[d] * q[d];
+	}
+	out[0] = up;
+	out[1] = uq;
+	out[2] = uu;
+	out[3] = pp;
+	out[4] = qq;
+}
+
+/*
+ * Summed BPR loss softplus(s_neg - s_pos) over n triplets plus the summed L2
+ * part; writes the gradients of grad_scale times the total into du, dp, dq.
  */
 double
-bpr_loss_batch(int32_t n, int32_t user_dim, int32_t item_dim,
-			   const float *u, const float *p, const float *q, float l2,
-			   float *du, float *dp, float *dq, double *reg_out)
+bpr_loss_part(int32_t n, int32_t user_dim, int32_t item_dim,
+			  const float *u, const float *p, const float *q, float l2,
+			  double grad_scale, float *du, float *dp, float *dq, double *reg_sum)
 {
 	double		loss = 0.0;
 	double		reg = 0.0;
-	double		inv_n;
-	float		gl;
+	float		gl = (float) ((double) l2 * grad_scale);
 	bool		bias = item_dim > user_dim;
-
-	if (n <= 0)
-	{
-		if (reg_out != NULL)
-			*reg_out = 0.0;
-		return 0.0;
-	}
-	inv_n = 1.0 / (double) n;
-	gl = (float) ((double) l2 * inv_n);
 
 	for (int32_t t = 0; t < n; t++)
 	{
@@ -59,25 +121,22 @@ bpr_loss_batch(int32_t n, int32_t user_dim, int32_t item_dim,
 		float	   *dut = du + (size_t) t * user_dim;
 		float	   *dpt = dp + (size_t) t * item_dim;
 		float	   *dqt = dq + (size_t) t * item_dim;
-		double		s_pos = 0.0,
-					s_neg = 0.0,
-					uu = 0.0,
-					pp = 0.0,
-					qq = 0.0;
+		double		dots[5];
+		double		s_pos,
+					s_neg,
+					uu,
+					pp,
+					qq;
 		double		x;
 		float		gs;
 
-		for (int32_t d = 0; d < user_dim; d++)
-		{
-			s_pos += (double) ut[d] * pt[d];
-			s_neg += (double) ut[d] * qt[d];
-			uu += (double) ut[d] * ut[d];
-		}
-		for (int32_t d = 0; d < item_dim; d++)
-		{
-			pp += (double) pt[d] * pt[d];
-			qq += (double) qt[d] * qt[d];
-		}
+		triplet_dots(ut, pt, qt, user_dim, item_dim, dots);
+		s_pos = dots[0];
+		s_neg = dots[1];
+		uu = dots[2];
+		pp = dots[3];
+		qq = dots[4];
+
 		if (bias)
 		{
 			s_pos += pt[user_dim];
@@ -87,20 +146,50 @@ bpr_loss_batch(int32_t n, int32_t user_dim, int32_t item_dim,
 		loss += bpr_softplus(x);
 		reg += 0.5 * (double) l2 * (uu + pp + qq);
 
-		/* d(mean)/d s_neg = sigmoid(x) / n, d(mean)/d s_pos = -sigmoid(x) / n */
-		gs = (float) (bpr_sigmoid(x) * inv_n);
-		for (int32_t d = 0; d < user_dim; d++)
-		{
-			dut[d] = gs * (qt[d] - pt[d]) + gl * ut[d];
-			dpt[d] = -gs * ut[d] + gl * pt[d];
-			dqt[d] = gs * ut[d] + gl * qt[d];
-		}
+		/* d/d s_neg = sigmoid(x) * scale, d/d s_pos = -sigmoid(x) * scale; L2: gl * self */
+		gs = (float) (bpr_sigmoid(x) * grad_scale);
+		memset(dut, 0, (size_t) user_dim * sizeof(float));
+		memset(dpt, 0, (size_t) item_dim * sizeof(float));
+		memset(dqt, 0, (size_t) item_dim * sizeof(float));
+		bpr_axpy(dut, gs, qt, (size_t) user_dim);
+		bpr_axpy(dut, -gs, pt, (size_t) user_dim);
+		bpr_axpy(dut, gl, ut, (size_t) user_dim);
+		bpr_axpy(dpt, -gs, ut, (size_t) user_dim);
+		bpr_axpy(dpt, gl, pt, (size_t) item_dim);
+		bpr_axpy(dqt, gs, ut, (size_t) user_dim);
+		bpr_axpy(dqt, gl, qt, (size_t) item_dim);
 		if (bias)
 		{
-			dpt[user_dim] = -gs + gl * pt[user_dim];
-			dqt[user_dim] = gs + gl * qt[user_dim];
+			dpt[user_dim] -= gs;
+			dqt[user_dim] += gs;
 		}
 	}
+	if (reg_sum != NULL)
+		*reg_sum += reg;
+	return loss;
+}
+
+/*
+ * Mean BPR loss softplus(s_neg - s_pos) over n triplets plus the mean L2 part;
+ * writes the gradients of the mean total into du, dp, dq.
+ */
+double
+bpr_loss_batch(int32_t n, int32_t user_dim, int32_t item_dim,
+			   const float *u, const float *p, const float *q, float l2,
+			   float *du, float *dp, float *dq, double *reg_out)
+{
+	double		reg = 0.0;
+	double		inv_n;
+	double		loss;
+
+	if (n <= 0)
+	{
+		if (reg_out != NULL)
+			*reg_out = 0.0;
+		return 0.0;
+	}
+	inv_n = 1.0 / (double) n;
+	loss = bpr_loss_part(n, user_dim, item_dim, u, p, q, l2, inv_n, du, dp, dq, &reg);
 	if (reg_out != NULL)
 		*reg_out = reg * inv_n;
 	return loss * inv_n;

@@ -26,4 +26,14 @@ double		bpr_loss_batch(int32_t n, int32_t user_dim, int32_t item_dim,
 						   const float *u, const float *p, const float *q, float l2,
 						   float *du, float *dp, float *dq, double *reg_out);
 
+/*
+ * The same over n triplets that are part of a larger batch: returns the summed
+ * BPR loss and adds the summed L2 part to *reg_sum; the gradients are those of
+ * the batch mean, i.e. of the sums times grad_scale (1 / batch size).
+ */
+double		bpr_loss_part(int32_t n, int32_t user_dim, int32_t item_dim,
+						  const float *u, const float *p, const float *q, float l2,
+						  double grad_scale, float *du, float *dp, float *dq,
+						  double *reg_sum);
+
 #endif

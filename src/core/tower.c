@@ -6,12 +6,10 @@
  * l = 0..n_hidden (the last is the output layer), then "ids" when n_ids > 0.
  * Hidden layers of a tower without features are ignored.
  *
- * The private work area holds, for max_batch rows, the gathered input X, every
- * layer's activations (ReLU outputs; the last layer's linear or softmax
- * result), and in training two backward scratch matrices.  Forward and
- * backward allocate nothing.
+ * This file holds the parameters: planning, creation, initialisation and
+ * copies.  Passes and gradients are in tower_pass.c, Adam steps in
+ * tower_update.c.
  */
-#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -42,21 +40,7 @@ typedef struct TowerPlan
 	int32_t		max_width;		/* widest of in_dim and the layer widths */
 	int32_t		n_tensors;
 	TensorShape shapes[TOWER_MAX_TENSORS];
-	size_t		arena_floats;	/* floats of the work arena */
 } TowerPlan;
-
-/* The tower's private work area */
-typedef struct TowerWork
-{
-	int32_t		n_layers;
-	int32_t		width[BPR_MAX_LAYERS + 1];
-	int32_t		dense_first;	/* index of "dense0.w" */
-	int32_t		ids_index;		/* index of "ids", or -1 */
-	float	   *x;				/* max_batch x in_dim gathered input */
-	float	   *act[BPR_MAX_LAYERS + 1];	/* max_batch x width[l] activations */
-	float	   *grad_a;			/* training: max_batch x max_width scratch */
-	float	   *grad_b;			/* training: max_batch x max_width scratch */
-} TowerWork;
 
 /* Width of the concatenated input of a spec, in 64 bits (no overflow) */
 static int64_t
@@ -146,13 +130,12 @@ plan_tensor(TowerPlan *plan, const char *name, int32_t rows, int32_t cols, bool 
 	s->sparse = sparse;
 }
 
-/* Plans the tensors and work area of a valid spec; false on size overflow */
-static bool
-tower_plan(const BprTowerSpec *spec, int32_t max_batch, bool training, TowerPlan *plan)
+/* Plans the tensors of a valid spec */
+static void
+tower_plan(const BprTowerSpec *spec, TowerPlan *plan)
 {
 	char		name[32];
 	int32_t		prev;
-	size_t		per_row;
 
 	memset(plan, 0, sizeof(*plan));
 	plan->in_dim = (int32_t) spec_in_dim(spec);
@@ -187,16 +170,6 @@ tower_plan(const BprTowerSpec *spec, int32_t max_batch, bool training, TowerPlan
 	}
 	if (spec->n_ids > 0)
 		plan_tensor(plan, "ids", spec->n_ids, spec->out_dim, true);
-
-	/* work arena: X, activations, and in training two scratch matrices */
-	per_row = (size_t) plan->in_dim;
-	for (int32_t l = 0; l < plan->n_layers; l++)
-		if (!bpr_size_add(per_row, (size_t) plan->width[l], &per_row))
-			return false;
-	if (training && plan->n_layers > 0 &&
-		!bpr_size_add(per_row, 2 * (size_t) plan->max_width, &per_row))
-		return false;
-	return bpr_size_mul(per_row, (size_t) max_batch, &plan->arena_floats);
 }
 
 /* Adds the bytes of one bpr_alloc_array call to a total; false on overflow */
@@ -212,12 +185,23 @@ add_block(size_t *total, size_t n, size_t size)
 	return bpr_size_add(*total, bytes, total);
 }
 
+/* Adds the bytes of one bpr_alloc_aligned call to a total; false on overflow */
+static bool
+add_aligned(size_t *total, size_t n, size_t size)
+{
+	size_t		bytes;
+
+	return bpr_size_mul(n, size, &bytes) && bpr_size_add(bytes, BPR_ALIGN_SLACK, &bytes) &&
+		bpr_size_add(*total, bytes, total);
+}
+
 /* Total bytes create allocates for a plan; 0 on overflow */
 static size_t
-plan_bytes(const TowerPlan *plan, int32_t max_batch, bool training)
+plan_bytes(const BprTowerSpec *spec, const TowerPlan *plan, int32_t max_batch, bool training)
 {
 	size_t		total = 0;
-	bool		ok = true;
+	size_t		work = bpr_tower_work_bytes(spec, NULL, max_batch, 0);
+	bool		ok = work > 0;
 
 	ok = ok && add_block(&total, 1, sizeof(BprTower));
 	ok = ok && add_block(&total, (size_t) plan->n_tensors, sizeof(BprTensor));
@@ -226,21 +210,14 @@ plan_bytes(const TowerPlan *plan, int32_t max_batch, bool training)
 		const TensorShape *s = &plan->shapes[i];
 		size_t		count = (size_t) s->rows * (size_t) s->cols;
 
-		ok = ok && add_block(&total, count, sizeof(float));
+		ok = ok && add_aligned(&total, count, sizeof(float));
 		if (training)
 		{
-			ok = ok && add_block(&total, count, sizeof(float));
-			ok = ok && add_block(&total, count, sizeof(float));
-			ok = ok && add_block(&total, count, sizeof(float));
-			if (s->sparse)
-			{
-				ok = ok && add_block(&total, (size_t) s->rows, sizeof(int32_t));
-				ok = ok && add_block(&total, (size_t) s->rows, sizeof(uint8_t));
-			}
+			ok = ok && add_aligned(&total, count, sizeof(float));
+			ok = ok && add_aligned(&total, count, sizeof(float));
 		}
 	}
-	ok = ok && add_block(&total, 1, sizeof(TowerWork));
-	ok = ok && add_block(&total, plan->arena_floats, sizeof(float));
+	ok = ok && bpr_size_add(total, work, &total);
 	return ok ? total : 0;
 }
 
@@ -252,14 +229,13 @@ bpr_tower_bytes(const BprTowerSpec *spec, int32_t max_batch, bool training)
 
 	if (max_batch < 1 || bpr_tower_spec_check(spec) != NULL)
 		return 0;
-	if (!tower_plan(spec, max_batch, training, &plan))
-		return 0;
-	return plan_bytes(&plan, max_batch, training);
+	tower_plan(spec, &plan);
+	return plan_bytes(spec, &plan, max_batch, training);
 }
 
 /*
- * Creates a tower with zeroed parameters; training adds gradients and Adam
- * state.  Returns NULL if the spec is invalid or max_batch < 1.
+ * Creates a tower with zeroed parameters; training adds the Adam moments.
+ * Returns NULL if the spec is invalid or max_batch < 1.
  */
 BprTower *
 bpr_tower_create(const BprTowerSpec *spec, int32_t max_batch,
@@ -267,13 +243,12 @@ bpr_tower_create(const BprTowerSpec *spec, int32_t max_batch,
 {
 	TowerPlan	plan;
 	BprTower   *tower;
-	TowerWork  *wk;
-	float	   *arena;
+	size_t		dense = 0;
 
 	if (max_batch < 1 || bpr_tower_spec_check(spec) != NULL)
 		return NULL;
-	if (!tower_plan(spec, max_batch, training, &plan) ||
-		plan_bytes(&plan, max_batch, training) == 0)
+	tower_plan(spec, &plan);
+	if (plan_bytes(spec, &plan, max_batch, training) == 0)
 	{
 		alloc->overflow(alloc->ctx, "tower size");
 		return NULL;
@@ -285,6 +260,11 @@ bpr_tower_create(const BprTowerSpec *spec, int32_t max_batch,
 	tower->max_batch = max_batch;
 	tower->in_dim = plan.in_dim;
 	tower->n_tensors = plan.n_tensors;
+	tower->n_layers = plan.n_layers;
+	memcpy(tower->width, plan.width, sizeof(plan.width));
+	tower->max_width = plan.max_width;
+	tower->dense_first = spec->n_cat + spec->n_multi;
+	tower->ids_index = spec->n_ids > 0 ? plan.n_tensors - 1 : -1;
 	tower->tensors = bpr_alloc_array(alloc, (size_t) plan.n_tensors,
 									 sizeof(BprTensor), "tower tensors");
 	for (int32_t i = 0; i < plan.n_tensors; i++)
@@ -297,45 +277,21 @@ bpr_tower_create(const BprTowerSpec *spec, int32_t max_batch,
 		t->rows = s->rows;
 		t->cols = s->cols;
 		t->sparse = s->sparse;
-		t->w = bpr_alloc_array(alloc, count, sizeof(float), "tower tensor");
+		/* on cache-line boundaries: a 64-wide embedding row is then 4 lines, not 5 */
+		t->w = bpr_alloc_aligned(alloc, count, sizeof(float), "tower tensor");
 		if (training)
 		{
-			t->g = bpr_alloc_array(alloc, count, sizeof(float), "tower gradient");
-			t->m = bpr_alloc_array(alloc, count, sizeof(float), "tower adam m");
-			t->v = bpr_alloc_array(alloc, count, sizeof(float), "tower adam v");
-			if (s->sparse)
-			{
-				t->touched = bpr_alloc_array(alloc, (size_t) s->rows,
-											 sizeof(int32_t), "tower touched rows");
-				t->mark = bpr_alloc_array(alloc, (size_t) s->rows,
-										  sizeof(uint8_t), "tower row marks");
-			}
+			t->m = bpr_alloc_aligned(alloc, count, sizeof(float), "tower adam m");
+			t->v = bpr_alloc_aligned(alloc, count, sizeof(float), "tower adam v");
+		}
+		if (!s->sparse)
+		{
+			t->dense_offset = dense;
+			dense += count;
 		}
 	}
-
-	wk = bpr_alloc_array(alloc, 1, sizeof(TowerWork), "tower work");
-	arena = bpr_alloc_array(alloc, plan.arena_floats, sizeof(float), "tower activations");
-	wk->n_layers = plan.n_layers;
-	wk->dense_first = spec->n_cat + spec->n_multi;
-	wk->ids_index = spec->n_ids > 0 ? plan.n_tensors - 1 : -1;
-	if (plan.n_layers > 0)
-	{
-		wk->x = arena;
-		arena += (size_t) max_batch * (size_t) plan.in_dim;
-		for (int32_t l = 0; l < plan.n_layers; l++)
-		{
-			wk->width[l] = plan.width[l];
-			wk->act[l] = arena;
-			arena += (size_t) max_batch * (size_t) plan.width[l];
-		}
-		if (training)
-		{
-			wk->grad_a = arena;
-			arena += (size_t) max_batch * (size_t) plan.max_width;
-			wk->grad_b = arena;
-		}
-	}
-	tower->work = wk;
+	tower->dense_count = dense;
+	tower->work = bpr_tower_work_create(tower, NULL, max_batch, 0, alloc);
 	return tower;
 }
 
@@ -343,19 +299,17 @@ bpr_tower_create(const BprTowerSpec *spec, int32_t max_batch,
 void
 bpr_tower_init(BprTower *tower, BprRng *rng)
 {
-	TowerWork  *wk = tower->work;
-
 	for (int32_t i = 0; i < tower->n_tensors; i++)
 	{
 		BprTensor  *t = &tower->tensors[i];
 		size_t		count = (size_t) t->rows * (size_t) t->cols;
 		float		limit;
 
-		if (i == wk->ids_index)
+		if (i == tower->ids_index)
 			limit = tower->spec.id_init;
-		else if (i < wk->dense_first)
+		else if (i < tower->dense_first)
 			limit = 0.05f;
-		else if ((i - wk->dense_first) % 2 == 0)
+		else if ((i - tower->dense_first) % 2 == 0)
 			limit = (float) sqrt(6.0 / ((double) t->rows + (double) t->cols));
 		else
 			limit = 0.0f;		/* dense bias */
@@ -368,336 +322,13 @@ bpr_tower_init(BprTower *tower, BprRng *rng)
 	}
 }
 
-/* Concatenates numeric values and field embeddings of each row into X (n x in_dim) */
-static void
-gather_inputs(const BprTower *tower, const BprFeatures *f,
-			  const int32_t *rows, int32_t n, float *x)
-{
-	const BprTowerSpec *spec = &tower->spec;
-	int32_t		in_dim = tower->in_dim;
-	int32_t		nn = spec->n_numeric;
-	int32_t		fd = spec->field_dim;
-	int32_t		n_cat = spec->n_cat;
-
-	for (int32_t i = 0; i < n; i++)
-	{
-		size_t		r = (size_t) rows[i];
-		float	   *xi = x + (size_t) i * in_dim;
-
-		if (nn > 0)
-			memcpy(xi, f->numeric + r * nn, (size_t) nn * sizeof(float));
-		for (int32_t k = 0; k < n_cat; k++)
-		{
-			size_t		code = (size_t) f->cat[r * n_cat + k];
-
-			memcpy(xi + nn + (size_t) k * fd, tower->tensors[k].w + code * fd,
-				   (size_t) fd * sizeof(float));
-		}
-		for (int32_t k = 0; k < spec->n_multi; k++)
-		{
-			const BprMultiField *mf = &f->multi[k];
-			const float *table = tower->tensors[n_cat + k].w;
-			float	   *xs = xi + nn + (size_t) (n_cat + k) * fd;
-			int64_t		b = mf->ptr[r],
-						e = mf->ptr[r + 1];
-
-			memset(xs, 0, (size_t) fd * sizeof(float));
-			if (e <= b)
-				continue;
-			for (int64_t j = b; j < e; j++)
-			{
-				const float *er = table + (size_t) mf->idx[j] * fd;
-
-				for (int32_t d = 0; d < fd; d++)
-					xs[d] += er[d];
-			}
-			{
-				float		scale = 1.0f / (float) (e - b);
-
-				for (int32_t d = 0; d < fd; d++)
-					xs[d] *= scale;
-			}
-		}
-	}
-}
-
-/* Row-wise softmax in place on an n x width matrix */
-static void
-softmax_rows(float *z, int32_t n, int32_t width)
-{
-	for (int32_t i = 0; i < n; i++)
-	{
-		float	   *zi = z + (size_t) i * width;
-		float		mx = zi[0];
-		float		sum = 0.0f;
-		float		inv;
-
-		for (int32_t j = 1; j < width; j++)
-			mx = zi[j] > mx ? zi[j] : mx;
-		for (int32_t j = 0; j < width; j++)
-		{
-			zi[j] = expf(zi[j] - mx);
-			sum += zi[j];
-		}
-		inv = 1.0f / sum;
-		for (int32_t j = 0; j < width; j++)
-			zi[j] *= inv;
-	}
-}
-
-/* Forward pass for n <= max_batch entity rows; out is n x out_dim */
+/* Forward pass for n <= max_batch entity rows in the tower's own work area; out is n x out_dim */
 void
 bpr_tower_forward(BprTower *tower, const BprFeatures *f,
 				  const int32_t *rows, int32_t n, bool with_ids,
 				  float *out)
 {
-	TowerWork  *wk = tower->work;
-	int32_t		out_dim = tower->spec.out_dim;
-	size_t		out_count = (size_t) n * (size_t) out_dim;
-
-	if (n <= 0)
-		return;
-	if (wk->n_layers > 0)
-	{
-		const float *a = wk->x;
-		int32_t		a_w = tower->in_dim;
-
-		gather_inputs(tower, f, rows, n, wk->x);
-		for (int32_t l = 0; l < wk->n_layers; l++)
-		{
-			const BprTensor *tw = &tower->tensors[wk->dense_first + 2 * l];
-			const float *bias = tower->tensors[wk->dense_first + 2 * l + 1].w;
-			int32_t		width = wk->width[l];
-			float	   *z = wk->act[l];
-			size_t		count = (size_t) n * (size_t) width;
-
-			for (int32_t i = 0; i < n; i++)
-				memcpy(z + (size_t) i * width, bias, (size_t) width * sizeof(float));
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, width, a_w,
-						1.0f, a, a_w, tw->w, width, 1.0f, z, width);
-			if (l < wk->n_layers - 1)
-			{
-				for (size_t j = 0; j < count; j++)
-					z[j] = z[j] > 0.0f ? z[j] : 0.0f;
-			}
-			else if (tower->spec.output == BPR_OUTPUT_SOFTMAX)
-				softmax_rows(z, n, width);
-			a = z;
-			a_w = width;
-		}
-		memcpy(out, a, out_count * sizeof(float));
-	}
-	else
-		memset(out, 0, out_count * sizeof(float));
-
-	if (with_ids && wk->ids_index >= 0)
-	{
-		const float *ids = tower->tensors[wk->ids_index].w;
-
-		for (int32_t i = 0; i < n; i++)
-		{
-			const float *er = ids + (size_t) rows[i] * out_dim;
-			float	   *oi = out + (size_t) i * out_dim;
-
-			for (int32_t d = 0; d < out_dim; d++)
-				oi[d] += er[d];
-		}
-	}
-}
-
-/* Records a row of a sparse tensor as touched (once) */
-static inline void
-touch_row(BprTensor *t, int32_t row)
-{
-	if (!t->mark[row])
-	{
-		t->mark[row] = 1;
-		t->touched[t->n_touched++] = row;
-	}
-}
-
-/* Adds scale * src (cols values) into gradient row `row` of a sparse tensor */
-static inline void
-add_grad_row(BprTensor *t, int32_t row, const float *restrict src, float scale)
-{
-	float	   *restrict g = t->g + (size_t) row * t->cols;
-	int32_t		cols = t->cols;
-
-	touch_row(t, row);
-	for (int32_t d = 0; d < cols; d++)
-		g[d] += scale * src[d];
-}
-
-/* Scatters the input gradient of the embedding part (n x emb_w) into the field tables */
-static void
-scatter_embeddings(BprTower *tower, const BprFeatures *f,
-				   const int32_t *rows, int32_t n, const float *dx, int32_t emb_w)
-{
-	const BprTowerSpec *spec = &tower->spec;
-	int32_t		fd = spec->field_dim;
-	int32_t		n_cat = spec->n_cat;
-
-	for (int32_t i = 0; i < n; i++)
-	{
-		size_t		r = (size_t) rows[i];
-		const float *dxi = dx + (size_t) i * emb_w;
-
-		for (int32_t k = 0; k < n_cat; k++)
-			add_grad_row(&tower->tensors[k], f->cat[r * n_cat + k],
-						 dxi + (size_t) k * fd, 1.0f);
-		for (int32_t k = 0; k < spec->n_multi; k++)
-		{
-			const BprMultiField *mf = &f->multi[k];
-			BprTensor  *t = &tower->tensors[n_cat + k];
-			const float *dxs = dxi + (size_t) (n_cat + k) * fd;
-			int64_t		b = mf->ptr[r],
-						e = mf->ptr[r + 1];
-			float		scale;
-
-			if (e <= b)
-				continue;
-			scale = 1.0f / (float) (e - b);
-			for (int64_t j = b; j < e; j++)
-				add_grad_row(t, mf->idx[j], dxs, scale);
-		}
-	}
-}
-
-/* Backward pass of the last forward (same rows); accumulates parameter gradients */
-void
-bpr_tower_backward(BprTower *tower, const BprFeatures *f,
-				   const int32_t *rows, int32_t n, bool with_ids,
-				   const float *dout)
-{
-	TowerWork  *wk = tower->work;
-	int32_t		out_dim = tower->spec.out_dim;
-
-	if (!tower->training || n <= 0)
-		return;
-	if (wk->n_layers > 0)
-	{
-		int32_t		last = wk->n_layers - 1;
-		const float *dz = dout;
-		float	   *spare = wk->grad_a;
-		int32_t		nn = tower->spec.n_numeric;
-		int32_t		emb_w = tower->in_dim - nn;
-
-		if (tower->spec.output == BPR_OUTPUT_SOFTMAX)
-		{
-			/* dz_j = y_j * (dy_j - sum_k dy_k y_k) */
-			const float *y = wk->act[last];
-
-			for (int32_t i = 0; i < n; i++)
-			{
-				const float *yi = y + (size_t) i * out_dim;
-				const float *dyi = dout + (size_t) i * out_dim;
-				float	   *dzi = wk->grad_a + (size_t) i * out_dim;
-				float		dot = 0.0f;
-
-				for (int32_t j = 0; j < out_dim; j++)
-					dot += dyi[j] * yi[j];
-				for (int32_t j = 0; j < out_dim; j++)
-					dzi[j] = yi[j] * (dyi[j] - dot);
-			}
-			dz = wk->grad_a;
-			spare = wk->grad_b;
-		}
-
-		for (int32_t l = last; l >= 0; l--)
-		{
-			BprTensor  *tw = &tower->tensors[wk->dense_first + 2 * l];
-			float	   *gb = tower->tensors[wk->dense_first + 2 * l + 1].g;
-			const float *a_in = l > 0 ? wk->act[l - 1] : wk->x;
-			int32_t		in_w = l > 0 ? wk->width[l - 1] : tower->in_dim;
-			int32_t		width = wk->width[l];
-
-			/* dW += A_in^T dZ; db += column sums of dZ */
-			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, in_w, width, n,
-						1.0f, a_in, in_w, dz, width, 1.0f, tw->g, width);
-			for (int32_t i = 0; i < n; i++)
-			{
-				const float *dzi = dz + (size_t) i * width;
-
-				for (int32_t j = 0; j < width; j++)
-					gb[j] += dzi[j];
-			}
-
-			if (l > 0)
-			{
-				size_t		count = (size_t) n * (size_t) in_w;
-
-				/* dA_in = dZ W^T, then through the ReLU of the previous layer */
-				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, in_w, width,
-							1.0f, dz, width, tw->w, width, 0.0f, spare, in_w);
-				for (size_t j = 0; j < count; j++)
-					spare[j] = a_in[j] > 0.0f ? spare[j] : 0.0f;
-				dz = spare;
-				spare = (dz == wk->grad_a) ? wk->grad_b : wk->grad_a;
-			}
-			else if (emb_w > 0)
-			{
-				/* only the embedding columns of X need a gradient */
-				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, emb_w, width,
-							1.0f, dz, width, tw->w + (size_t) nn * width, width,
-							0.0f, spare, emb_w);
-				scatter_embeddings(tower, f, rows, n, spare, emb_w);
-			}
-		}
-	}
-
-	if (with_ids && wk->ids_index >= 0)
-	{
-		BprTensor  *ids = &tower->tensors[wk->ids_index];
-
-		for (int32_t i = 0; i < n; i++)
-			add_grad_row(ids, rows[i], dout + (size_t) i * out_dim, 1.0f);
-	}
-}
-
-/* Clears all gradients (dense fully, sparse only touched rows) */
-void
-bpr_tower_zero_grad(BprTower *tower)
-{
-	if (!tower->training)
-		return;
-	for (int32_t i = 0; i < tower->n_tensors; i++)
-	{
-		BprTensor  *t = &tower->tensors[i];
-
-		if (t->sparse)
-		{
-			for (int32_t j = 0; j < t->n_touched; j++)
-			{
-				int32_t		row = t->touched[j];
-
-				memset(t->g + (size_t) row * t->cols, 0, (size_t) t->cols * sizeof(float));
-				t->mark[row] = 0;
-			}
-			t->n_touched = 0;
-		}
-		else
-			memset(t->g, 0, (size_t) t->rows * (size_t) t->cols * sizeof(float));
-	}
-}
-
-/* One Adam step over all tensors (lazy on sparse ones), then clears gradients */
-void
-bpr_tower_step(BprTower *tower, const BprAdamConfig *cfg, int64_t step)
-{
-	if (!tower->training)
-		return;
-	for (int32_t i = 0; i < tower->n_tensors; i++)
-	{
-		BprTensor  *t = &tower->tensors[i];
-
-		if (t->sparse)
-			bpr_adam_rows(t->w, t->g, t->m, t->v, t->cols, t->touched,
-						  t->n_touched, cfg, step);
-		else
-			bpr_adam_dense(t->w, t->g, t->m, t->v,
-						   (size_t) t->rows * (size_t) t->cols, cfg, step);
-	}
-	bpr_tower_zero_grad(tower);
+	bpr_tower_forward_with(tower, tower->work, f, rows, n, with_ids, out);
 }
 
 /* Index of the tensor with this name, or -1 */

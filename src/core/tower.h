@@ -8,9 +8,12 @@
  * embedding of width out_dim is added to the output (LightFM-style hybrid).
  * A tower without features is the id embedding alone.
  *
- * Batched forward/backward use cblas_sgemm.  Embedding tables are "sparse"
- * tensors: their gradients are kept only for the rows a batch touched, so an
- * Adam step costs what the batch touched (lazy Adam).
+ * Batched forward/backward use cblas_sgemm.  The parameters (values and Adam
+ * moments) live in the tower and are shared; activations and gradients live in
+ * work areas (BprTowerWork), one per thread, so several threads can run passes
+ * over one tower at once.  Embedding tables are "sparse" tensors: a work area
+ * keeps their gradients only for the rows its passes touched (rowgrad.h), so
+ * an Adam step costs what the batch touched (lazy Adam).
  */
 #ifndef BPR_TOWER_H
 #define BPR_TOWER_H
@@ -19,6 +22,7 @@
 #include "alloc.h"
 #include "feature_matrix.h"
 #include "rng.h"
+#include "rowgrad.h"
 
 /* Largest number of hidden layers a tower may have */
 #define BPR_MAX_LAYERS 8
@@ -54,23 +58,30 @@ typedef struct BprTensor
 	int32_t		cols;
 	bool		sparse;			/* embedding table: rows updated lazily */
 	float	   *w;				/* values */
-	float	   *g;				/* gradient (training only) */
 	float	   *m;				/* Adam first moment (training only) */
 	float	   *v;				/* Adam second moment (training only) */
-	int32_t    *touched;		/* sparse: rows with a gradient this step */
-	int32_t		n_touched;
-	uint8_t    *mark;			/* sparse: 1 when the row is in touched */
+	size_t		dense_offset;	/* dense: where its gradient starts in a work area's dense block */
 } BprTensor;
+
+/* Activations and gradients of one thread's passes through a tower (tower_pass.c) */
+typedef struct BprTowerWork BprTowerWork;
 
 typedef struct BprTower
 {
 	BprTowerSpec spec;
-	bool		training;
-	int32_t		max_batch;
+	bool		training;		/* Adam moments allocated */
+	int32_t		max_batch;		/* rows of one bpr_tower_forward call */
 	int32_t		in_dim;			/* width of the concatenated input; 0 = no features */
 	int32_t		n_tensors;
 	BprTensor  *tensors;
-	void	   *work;			/* private activations and scratch */
+	/* derived from the spec */
+	int32_t		n_layers;		/* dense layers: n_hidden + 1, or 0 without features */
+	int32_t		width[BPR_MAX_LAYERS + 1];	/* output width of each dense layer */
+	int32_t		max_width;		/* widest of in_dim and the layer widths */
+	int32_t		dense_first;	/* index of "dense0.w" */
+	int32_t		ids_index;		/* index of "ids", or -1 */
+	size_t		dense_count;	/* values of all dense tensors together */
+	BprTowerWork *work;			/* forward-only work area of bpr_tower_forward */
 } BprTower;
 
 /* Validates a spec; returns NULL if fine, else a static message */
@@ -86,21 +97,78 @@ BprTower   *bpr_tower_create(const BprTowerSpec *spec, int32_t max_batch,
 /* Keras-like init: field embeddings U(-0.05, 0.05), glorot-uniform kernels, zero biases, ids U(-id_init, id_init) */
 void		bpr_tower_init(BprTower *tower, BprRng *rng);
 
-/* Forward pass for n <= max_batch entity rows; out is n x out_dim */
+/* Forward pass for n <= max_batch entity rows in the tower's own work area; out is n x out_dim */
 void		bpr_tower_forward(BprTower *tower, const BprFeatures *f,
 							  const int32_t *rows, int32_t n, bool with_ids,
 							  float *out);
 
-/* Backward pass of the last forward (same rows); accumulates parameter gradients */
-void		bpr_tower_backward(BprTower *tower, const BprFeatures *f,
-							   const int32_t *rows, int32_t n, bool with_ids,
-							   const float *dout);
+/*
+ * Bytes bpr_tower_work_create allocates; 0 on overflow.  f is the side's
+ * features (its multi-hot bags bound the rows a pass touches; may be NULL).
+ */
+size_t		bpr_tower_work_bytes(const BprTowerSpec *spec, const BprFeatures *f,
+								 int32_t max_batch, int32_t grad_rows);
 
-/* Clears all gradients (dense fully, sparse only touched rows) */
-void		bpr_tower_zero_grad(BprTower *tower);
+/*
+ * A work area for passes of at most max_batch rows.  grad_rows > 0 adds
+ * gradients for backward passes over at most grad_rows rows in all between
+ * two clears; 0 makes a forward-only area.
+ */
+BprTowerWork *bpr_tower_work_create(const BprTower *tower, const BprFeatures *f,
+									int32_t max_batch, int32_t grad_rows,
+									const BprAlloc *alloc);
 
-/* One Adam step over all tensors (lazy on sparse ones), then clears gradients */
-void		bpr_tower_step(BprTower *tower, const BprAdamConfig *cfg, int64_t step);
+/* Forward pass of n <= the work's max_batch rows; reads the tower, writes only the work and out */
+void		bpr_tower_forward_with(const BprTower *tower, BprTowerWork *work,
+								   const BprFeatures *f, const int32_t *rows,
+								   int32_t n, bool with_ids, float *out);
+
+/* Asks for the cache lines a forward pass over these rows will read first (id rows, feature rows) */
+void		bpr_tower_prefetch(const BprTower *tower, const BprFeatures *f,
+							   const int32_t *rows, int32_t n);
+
+/* Backward pass of the work's last forward (same rows); accumulates into the work's gradients */
+void		bpr_tower_backward(const BprTower *tower, BprTowerWork *work,
+							   const BprFeatures *f, const int32_t *rows, int32_t n,
+							   bool with_ids, const float *dout);
+
+/* Clears a work area's gradients (dense fully, sparse only the rows it holds) */
+void		bpr_tower_zero_grad(BprTowerWork *work);
+
+/* Gradient of a tensor row in a work area: NULL for a sparse row not touched since the last clear */
+const float *bpr_tower_grad_row(const BprTower *tower, const BprTowerWork *work,
+								int32_t tensor, int32_t row);
+
+/* Rows of a sparse tensor touched since the last clear (first-touch order) */
+int32_t		bpr_tower_touched(const BprTowerWork *work, int32_t tensor, const int32_t **rows);
+
+/* One Adam step from one work area's gradients (lazy on sparse tensors), then clears them */
+void		bpr_tower_step(BprTower *tower, BprTowerWork *work, const BprAdamConfig *cfg,
+						   int64_t step);
+
+/* A work area's compact gradient of a sparse tensor, or NULL (dense tensor, no gradients) */
+const BprRowGrad *bpr_tower_row_grad(const BprTowerWork *work, int32_t tensor);
+
+/* A work area's block of dense gradients (tensor i at its dense_offset), or NULL */
+const float *bpr_tower_dense_grad(const BprTowerWork *work);
+
+/* Most work areas one step may sum (one per training thread) */
+#define BPR_MAX_WORKS 64
+
+/* Floats of scratch bpr_tower_update_part needs */
+size_t		bpr_tower_scratch_floats(const BprTower *tower);
+
+/*
+ * Part `part` of n_parts of one Adam step whose gradient is the sum of the
+ * works' gradients (added in work order).  The parts split the parameters:
+ * dense values by range, an embedding row goes with a work that touched it
+ * (work row % n_works if it did, else the first; work j to part j % n_parts),
+ * so n_parts threads can each run one part at once.  n_works <=
+ * BPR_MAX_WORKS.  Gradients are not cleared.
+ */
+void		bpr_tower_update_part(BprTower *tower, BprTowerWork *const *works,
+								  int32_t n_works, int32_t part, int32_t n_parts,
+								  const BprAdamStep *st, float *scratch);
 
 /* Index of the tensor with this name, or -1 */
 int32_t		bpr_tower_find(const BprTower *tower, const char *name);

@@ -1,10 +1,35 @@
 /*
- * trainer.c - the BPR training loop over two towers
+ * trainer.c - the BPR training loop over two towers, on one or more threads
+ *
+ * Threading: synchronous data-parallel minibatches.  Every batch of
+ * batch_size triplets is split into `threads` contiguous shares; each thread
+ * draws its share's positives and negatives from its own random stream, runs
+ * them through the towers with its own work area, and sums their gradients
+ * (scaled by 1 / batch size) privately.  At a barrier, the Adam step is then
+ * applied once from the sum of all threads' gradients, each thread updating a
+ * disjoint part of the parameters (dense values by range, an embedding row by
+ * a thread that touched it), and a second barrier ends the batch.
+ *
+ * Why not Hogwild (threads updating shared weights without coordination)?
+ * Every batch touches every dense weight and every row of the small
+ * categorical tables, so lock-free updates would race on them constantly:
+ * Adam moments mixed from two gradients, cache lines bouncing between cores
+ * on each batch, and results that change from run to run.  The synchronous
+ * scheme keeps the optimisation exactly what it is on one thread (the same
+ * batch size, number of steps, learning-rate schedule and lazy Adam), has no
+ * data races, and is deterministic: with a seed and a given number of
+ * threads, every run gives bit-for-bit the same weights.  Runs with different
+ * numbers of threads differ only as two seeds do (other random draws, and
+ * gradient sums added in another order), so their loss curves agree within
+ * sampling noise.  The price is two barriers per batch, a few microseconds.
+ *
+ * Threads live for one round (trainer_int.h, parallel.h): the calling thread
+ * creates them, they run the next steps for a few tens of milliseconds, and
+ * it joins them before calling any hook.
  */
 #include <string.h>
 
-#include "loss.h"
-#include "trainer.h"
+#include "trainer_int.h"
 #include "vecmath.h"
 
 /* Width of the item tower's output: dim plus the bias column */
@@ -52,6 +77,8 @@ bpr_train_config_check(const BprTrainConfig *cfg)
 		return "hard negative candidates must be between 1 and 100000";
 	if (!(cfg->sampler.rated_share >= 0.0f) || cfg->sampler.rated_share > 1.0f)
 		return "rated negative share must be in [0, 1]";
+	if (cfg->threads < 1 || cfg->threads > BPR_MAX_THREADS)
+		return "threads must be between 1 and 64";
 	return NULL;
 }
 
@@ -97,13 +124,40 @@ bpr_trainer_specs(const BprTrainConfig *cfg, const BprInteractions *data,
 	item_spec->n_ids = (cfg->use_ids || !bpr_features_any(item_features)) ? data->n_items : 0;
 }
 
-/* Adds n elements of the given size to a byte count, with overflow checks */
+/* Adds n elements of the given size to a byte count as bpr_alloc_array allocates them */
 static bool
 add_array(size_t *total, size_t n, size_t size)
 {
 	size_t		bytes;
 
-	return bpr_size_mul(n, size, &bytes) && bpr_size_add(*total, bytes, total);
+	if (!bpr_size_mul(n, size, &bytes))
+		return false;
+	return bpr_size_add(*total, bytes == 0 ? 1 : bytes, total);
+}
+
+/* Bytes per row of the 8-bit item vectors: dim rounded up to 16 */
+static int32_t
+quant_stride(int32_t dim)
+{
+	return (dim + 15) / 16 * 16;
+}
+
+/* Bucket shift for the pair index: about one bucket per user */
+static int32_t
+bucket_shift(int64_t n_pos, int32_t n_users)
+{
+	int32_t		shift = 0;
+
+	while (shift < 62 && (n_pos >> shift) > (int64_t) (n_users > 0 ? n_users : 1))
+		shift++;
+	return shift;
+}
+
+/* Buckets the pair index has (sized from all positives, so known before counting pairs) */
+static int64_t
+bucket_count(int64_t n_pos, int32_t shift)
+{
+	return (n_pos >> shift) + 1;
 }
 
 /* Bytes bpr_trainer_create will allocate; 0 on overflow */
@@ -116,36 +170,111 @@ bpr_trainer_bytes(const BprTrainConfig *cfg, const BprInteractions *data,
 				is;
 	size_t		total = sizeof(BprTrainer);
 	size_t		ub,
-				ib;
-	size_t		b = (size_t) cfg->batch_size;
-	size_t		n_pos = (size_t) data->pos_ptr[data->n_users];
+				ib,
+				sb;
+	int64_t		n_pos = data->pos_ptr[data->n_users];
+	const BprFeatures *uf = bpr_features_any(user_features) ? user_features : NULL;
+	const BprFeatures *itf = bpr_features_any(item_features) ? item_features : NULL;
 
+	if (bpr_train_config_check(cfg) != NULL)
+		return 0;
 	bpr_trainer_specs(cfg, data, user_features, item_features, &us, &is);
-	ub = bpr_tower_bytes(&us, cfg->batch_size, true);
-	ib = bpr_tower_bytes(&is, 2 * cfg->batch_size, true);
+	/* towers (a 1-row forward work area each), then best-epoch snapshots */
+	ub = bpr_tower_bytes(&us, 1, true);
+	ib = bpr_tower_bytes(&is, 1, true);
 	if (ub == 0 || ib == 0 || !bpr_size_add(total, ub, &total) ||
 		!bpr_size_add(total, ib, &total))
 		return 0;
-	/* best-epoch snapshots */
 	ub = bpr_tower_bytes(&us, 1, false);
 	ib = bpr_tower_bytes(&is, 1, false);
 	if (ub == 0 || ib == 0 || !bpr_size_add(total, ub, &total) ||
 		!bpr_size_add(total, ib, &total))
 		return 0;
-	if (!add_array(&total, n_pos, sizeof(int64_t)) ||
-		!add_array(&total, n_pos, sizeof(int32_t)) ||
-		!add_array(&total, (size_t) data->n_users, sizeof(int32_t)) ||
-		!add_array(&total, 5 * b, sizeof(int32_t)) ||
-		!add_array(&total, 2 * b * (size_t) cfg->dim, sizeof(float)) ||
-		!add_array(&total, 4 * b * (size_t) is.out_dim, sizeof(float)))
+	if (!bpr_sampler_bytes(&cfg->sampler, itf, &sb) || !bpr_size_add(total, sb, &total))
 		return 0;
 	if (cfg->sampler.hard == BPR_HARD_MODEL &&
-		!add_array(&total, (size_t) data->n_items * (size_t) is.out_dim, sizeof(float)))
+		(!add_array(&total, 1, sizeof(BprQuantVectors)) ||
+		 !add_array(&total, (size_t) data->n_items * (size_t) quant_stride(cfg->dim) + BPR_ALIGN_SLACK,
+					sizeof(int8_t)) ||
+		 !add_array(&total, (size_t) data->n_items, sizeof(float)) ||
+		 (cfg->bias && !add_array(&total, (size_t) data->n_items, sizeof(float)))))
 		return 0;
-	if (cfg->sampler.hard == BPR_HARD_FEATURES &&
-		!add_array(&total, (size_t) data->n_items, sizeof(float)))
+	if (!add_array(&total, (size_t) data->n_users, sizeof(int32_t)) ||
+		!add_array(&total, (size_t) data->n_users + 1, sizeof(int64_t)) ||
+		!add_array(&total, (size_t) bucket_count(n_pos, bucket_shift(n_pos, data->n_users)),
+				   sizeof(int32_t)))
+		return 0;
+	if (data->pos_weight != NULL &&
+		!(cfg->uniform_users ? bpr_cumulative_bytes(n_pos, &total) : bpr_alias_bytes(n_pos, &total)))
+		return 0;
+	if (!bpr_shards_bytes(cfg, &us, &is, uf, itf, &total))
 		return 0;
 	return total;
+}
+
+/* Finds the trainable pairs: users with a positive and a possible negative, and the pair index */
+static void
+index_pairs(BprTrainer *t, const BprAlloc *alloc)
+{
+	const BprInteractions *d = t->data;
+	int64_t		n_pos = d->pos_ptr[d->n_users];
+	int64_t		n_buckets;
+	int32_t		u = 0;
+
+	t->ok_users = bpr_alloc_array(alloc, (size_t) d->n_users, sizeof(int32_t), "users");
+	t->pair_start = bpr_alloc_array(alloc, (size_t) d->n_users + 1, sizeof(int64_t), "pairs");
+	for (int32_t v = 0; v < d->n_users; v++)
+	{
+		int64_t		npos = d->pos_ptr[v + 1] - d->pos_ptr[v];
+		bool		ok = npos > 0 && bpr_sampler_user_ok(&t->sampler, v);
+
+		t->pair_start[v] = t->n_pairs;
+		if (ok)
+		{
+			t->ok_users[t->n_ok_users++] = v;
+			t->n_pairs += npos;
+		}
+		else
+			t->skipped_positives += npos;
+	}
+	t->pair_start[d->n_users] = t->n_pairs;
+
+	/* bucket b: the user holding pair b << shift, so a lookup scans about one user */
+	t->bucket_shift = bucket_shift(n_pos, d->n_users);
+	n_buckets = bucket_count(n_pos, t->bucket_shift);
+	t->pair_bucket = bpr_alloc_array(alloc, (size_t) n_buckets, sizeof(int32_t), "pairs");
+	for (int64_t b = 0; b < n_buckets; b++)
+	{
+		int64_t		q = b << t->bucket_shift;
+
+		while (u < d->n_users - 1 && t->pair_start[u + 1] <= q)
+			u++;
+		t->pair_bucket[b] = u;
+	}
+}
+
+/* Weighted positives: the alias table over the trainable pairs, or each user's cumulative weights */
+static void
+weigh_pairs(BprTrainer *t, const BprAlloc *alloc)
+{
+	const BprInteractions *d = t->data;
+
+	if (t->cfg.uniform_users)
+	{
+		t->pos_cum = bpr_cumulative_build(d->pos_ptr, d->n_users, d->pos_weight, alloc);
+		return;
+	}
+	if (t->n_pairs == 0)
+		return;
+	bpr_alias_init(&t->pair_alias, t->n_pairs, alloc);
+	for (int32_t k = 0; k < t->n_ok_users; k++)
+	{
+		int32_t		u = t->ok_users[k];
+
+		for (int64_t q = t->pair_start[u]; q < t->pair_start[u + 1]; q++)
+			t->pair_alias.prob[q] = d->pos_weight[d->pos_ptr[u] + (q - t->pair_start[u])];
+	}
+	bpr_alias_build(&t->pair_alias, alloc);
 }
 
 /* Allocates towers, sampler and buffers and initialises the weights from the seed */
@@ -158,8 +287,6 @@ bpr_trainer_create(const BprTrainConfig *cfg, const BprInteractions *data,
 	BprTrainer *t = alloc->zalloc(alloc->ctx, sizeof(BprTrainer));
 	BprTowerSpec us,
 				is;
-	int64_t		n_pos = data->pos_ptr[data->n_users];
-	size_t		b = (size_t) cfg->batch_size;
 	int32_t		idim = item_out_dim(cfg);
 
 	t->cfg = *cfg;
@@ -172,8 +299,8 @@ bpr_trainer_create(const BprTrainConfig *cfg, const BprInteractions *data,
 	bpr_rng_seed(&t->rng, cfg->seed);
 
 	bpr_trainer_specs(cfg, data, user_features, item_features, &us, &is);
-	t->user = bpr_tower_create(&us, cfg->batch_size, true, alloc);
-	t->item = bpr_tower_create(&is, 2 * cfg->batch_size, true, alloc);
+	t->user = bpr_tower_create(&us, 1, true, alloc);
+	t->item = bpr_tower_create(&is, 1, true, alloc);
 	bpr_tower_init(t->user, &t->rng);
 	bpr_tower_init(t->item, &t->rng);
 
@@ -182,44 +309,28 @@ bpr_trainer_create(const BprTrainConfig *cfg, const BprInteractions *data,
 	t->sampler.item_dim = idim;
 	if (cfg->sampler.hard == BPR_HARD_MODEL)
 	{
-		t->item_cache = bpr_alloc_array(alloc, (size_t) data->n_items * (size_t) idim,
-										sizeof(float), "item vectors");
-		t->sampler.item_vectors = t->item_cache;
+		BprQuantVectors *qv = bpr_alloc_array(alloc, 1, sizeof(BprQuantVectors), "item vectors");
+
+		qv->dim = cfg->dim;
+		qv->stride = quant_stride(cfg->dim);
+		qv->codes = bpr_alloc_aligned(alloc, (size_t) data->n_items * (size_t) qv->stride,
+									  sizeof(int8_t), "item vectors");
+		qv->scale = bpr_alloc_array(alloc, (size_t) data->n_items, sizeof(float), "item vectors");
+		qv->bias = cfg->bias ?
+			bpr_alloc_array(alloc, (size_t) data->n_items, sizeof(float), "item vectors") : NULL;
+		t->item_cache = qv;
+		t->sampler.item_quant = qv;
 	}
-
-	/* trainable pairs: positives of users for whom a negative exists */
-	t->pairs = bpr_alloc_array(alloc, (size_t) n_pos, sizeof(int64_t), "positive pairs");
-	t->pair_user = bpr_alloc_array(alloc, (size_t) n_pos, sizeof(int32_t), "positive pairs");
-	t->ok_users = bpr_alloc_array(alloc, (size_t) data->n_users, sizeof(int32_t), "users");
-	for (int32_t u = 0; u < data->n_users; u++)
-	{
-		int64_t		lo = data->pos_ptr[u],
-					hi = data->pos_ptr[u + 1];
-		bool		ok = hi > lo && bpr_sampler_user_ok(&t->sampler, u);
-
-		for (int64_t p = lo; p < hi; p++)
-		{
-			t->pair_user[p] = u;
-			if (ok)
-				t->pairs[t->n_pairs++] = p;
-		}
-		if (ok)
-			t->ok_users[t->n_ok_users++] = u;
-		else
-			t->skipped_positives += hi - lo;
-	}
-
-	t->b_user = bpr_alloc_array(alloc, b, sizeof(int32_t), "batch");
-	t->b_items = bpr_alloc_array(alloc, 2 * b, sizeof(int32_t), "batch");
-	t->u_out = bpr_alloc_array(alloc, b * (size_t) cfg->dim, sizeof(float), "batch");
-	t->du = bpr_alloc_array(alloc, b * (size_t) cfg->dim, sizeof(float), "batch");
-	t->i_out = bpr_alloc_array(alloc, 2 * b * (size_t) idim, sizeof(float), "batch");
-	t->di = bpr_alloc_array(alloc, 2 * b * (size_t) idim, sizeof(float), "batch");
-	t->chunk_rows = bpr_alloc_array(alloc, 2 * b, sizeof(int32_t), "batch");
+	index_pairs(t, alloc);
+	if (data->pos_weight != NULL)
+		weigh_pairs(t, alloc);
+	bpr_shards_create(t, alloc);
+	t->round_steps = 16;
+	t->pass_steps = 2;
 	return t;
 }
 
-/* Lets the caller act on a cancel between chunks of long work */
+/* Lets the caller act on a cancel between rounds of work (no helper thread is alive) */
 static inline void
 interrupt_point(const BprTrainer *t)
 {
@@ -227,156 +338,218 @@ interrupt_point(const BprTrainer *t)
 		t->hooks->interrupt(t->hooks->arg);
 }
 
-/* Outputs of all n entities of a tower, chunk by chunk with interrupt points; out is n x out_dim */
-static void
-forward_all(BprTrainer *t, BprTower *tower, const BprFeatures *f, int32_t n, float *out)
+/* The caller's clock, or 0 without one */
+static inline double
+clock_now(const BprTrainer *t)
 {
-	int32_t		chunk = tower->max_batch;
+	return t->hooks != NULL && t->hooks->now != NULL ? t->hooks->now(t->hooks->arg) : 0.0;
+}
 
-	for (int32_t first = 0; first < n; first += chunk)
+/* Doubles or halves a round's size towards 10-40 ms of work */
+static void
+adapt_round(int32_t *steps, double seconds)
+{
+	if (seconds < 0.010 && *steps < (1 << 20))
+		*steps *= 2;
+	else if (seconds > 0.040 && *steps > 1)
+		*steps /= 2;
+}
+
+/* A round of training steps, as every member of the team runs it */
+typedef struct TrainRound
+{
+	BprTrainer *t;
+	const TrainPlan *plan;
+	TrainCursor start;
+	int32_t		n_steps;
+	TrainCursor end;			/* set by member 0 */
+} TrainRound;
+
+/* Runs the round's steps for the members played; meets the others whenever the step kind changes */
+static void
+train_round(BprTeam *team, int32_t first, int32_t count, void *arg)
+{
+	TrainRound *r = arg;
+	TrainCursor c = r->start;
+
+	for (int32_t s = 0; s < r->n_steps && c.kind != STEP_END; s++)
 	{
-		int32_t		m = n - first < chunk ? n - first : chunk;
+		TrainStepKind kind = c.kind;
 
-		for (int32_t j = 0; j < m; j++)
-			t->chunk_rows[j] = first + j;
-		bpr_tower_forward(tower, f, t->chunk_rows, m, true,
-						  out + (size_t) first * tower->spec.out_dim);
-		interrupt_point(t);
+		for (int32_t m = first; m < first + count; m++)
+			bpr_step_run(r->t, r->plan, &c, m);
+		bpr_step_cursor_next(r->t, r->plan, &c);
+		/* what the next step reads, the others may have been writing in this one */
+		if (c.kind != kind && c.kind != STEP_END && s + 1 < r->n_steps)
+			bpr_team_barrier(team);
+	}
+	if (first == 0)
+		r->end = c;
+}
+
+/* Triplets of the epoch in the batches before the cursor's */
+static int64_t
+triplets_before(const BprTrainer *t, const TrainPlan *plan, const TrainCursor *c)
+{
+	int64_t		done = c->batch * t->cfg.batch_size;
+
+	return done < plan->per_epoch ? done : plan->per_epoch;
+}
+
+/* Sums the threads' loss of this epoch so far */
+static void
+epoch_sums(const BprTrainer *t, double *loss, double *reg)
+{
+	*loss = 0.0;
+	*reg = 0.0;
+	for (int32_t k = 0; k < t->threads; k++)
+	{
+		*loss += t->shards[k]->loss;
+		*reg += t->shards[k]->reg;
 	}
 }
 
-/* Recomputes the item vectors that model-based hard negatives are scored against */
-static void
-refresh_item_cache(BprTrainer *t)
-{
-	forward_all(t, t->item, t->item_features, t->data->n_items, t->item_cache);
-}
-
-/* Fills the batch's users and positives (n triplets, starting at position done of the epoch) */
-static void
-draw_positives(BprTrainer *t, int64_t done, int32_t n)
-{
-	const BprInteractions *d = t->data;
-
-	for (int32_t j = 0; j < n; j++)
-	{
-		int32_t		u;
-		int64_t		p;
-
-		if (t->cfg.uniform_users)
-		{
-			u = t->ok_users[bpr_rng_below(&t->rng, (uint64_t) t->n_ok_users)];
-			p = d->pos_ptr[u] +
-				(int64_t) bpr_rng_below(&t->rng, (uint64_t) (d->pos_ptr[u + 1] - d->pos_ptr[u]));
-		}
-		else
-		{
-			p = t->pairs[(done + j) % t->n_pairs];
-			u = t->pair_user[p];
-		}
-		t->b_user[j] = u;
-		t->b_items[j] = d->pos[p];
-	}
-}
-
-/* Runs one minibatch of n triplets; returns the summed BPR loss and adds the L2 sum to *reg */
-static double
-train_batch(BprTrainer *t, int32_t n, float lr, double *reg)
-{
-	const BprTrainConfig *cfg = &t->cfg;
-	int32_t		idim = t->vec_dim;
-	BprAdamConfig adam;
-	double		loss,
-				batch_reg;
-
-	bpr_tower_forward(t->user, t->user_features, t->b_user, n, true, t->u_out);
-
-	for (int32_t j = 0; j < n; j++)
-	{
-		int32_t		neg = bpr_sample_negative(&t->sampler, &t->rng, t->b_user[j],
-											  t->b_items[j], t->u_out + (size_t) j * cfg->dim);
-
-		/* cannot happen for users that passed bpr_sampler_user_ok; fall back to the positive */
-		t->b_items[n + j] = neg >= 0 ? neg : t->b_items[j];
-		/* many hard-negative candidates make a batch long */
-		if ((j & 255) == 255)
-			interrupt_point(t);
-	}
-
-	bpr_tower_forward(t->item, t->item_features, t->b_items, 2 * n, true, t->i_out);
-	loss = bpr_loss_batch(n, cfg->dim, idim, t->u_out, t->i_out,
-						  t->i_out + (size_t) n * idim, cfg->l2,
-						  t->du, t->di, t->di + (size_t) n * idim, &batch_reg);
-	bpr_tower_backward(t->user, t->user_features, t->b_user, n, true, t->du);
-	bpr_tower_backward(t->item, t->item_features, t->b_items, 2 * n, true, t->di);
-	bpr_adam_defaults(&adam, lr);
-	t->step++;
-	bpr_tower_step(t->user, &adam, t->step);
-	bpr_tower_step(t->item, &adam, t->step);
-	*reg += batch_reg * n;
-	return loss * n;
-}
-
-/* Runs the epochs; returns the number of epochs run */
+/* Runs the epochs; returns the number of epochs run (complete ones) */
 int32_t
 bpr_trainer_run(BprTrainer *t, const BprTrainHooks *hooks)
 {
 	const BprTrainConfig *cfg = &t->cfg;
-	int64_t		per_epoch = cfg->epoch_triplets > 0 ? cfg->epoch_triplets : t->n_pairs;
-	int64_t		batches_per_epoch = (per_epoch + cfg->batch_size - 1) / cfg->batch_size;
-	double		total_steps = (double) batches_per_epoch * cfg->epochs;
-	int64_t		refresh_every = t->data->n_items > cfg->batch_size ? t->data->n_items : cfg->batch_size;
+	TrainPlan	plan;
+	BprTeam		team;
+	bool		stop = false;
 
 	t->hooks = hooks;
 	if (t->n_pairs == 0)
 		return 0;
+	plan.per_epoch = cfg->epoch_triplets > 0 ? cfg->epoch_triplets : t->n_pairs;
+	plan.batches = (plan.per_epoch + cfg->batch_size - 1) / cfg->batch_size;
+	plan.total_steps = (double) plan.batches * cfg->epochs;
+	plan.refresh_every = t->data->n_items > cfg->batch_size ? t->data->n_items : cfg->batch_size;
+	plan.refresh_block = (int64_t) t->threads * 8 * t->chunk;
+	plan.first_step = t->step;
 
-	for (int32_t epoch = 1; epoch <= cfg->epochs; epoch++)
+	for (int32_t epoch = 1; epoch <= cfg->epochs && !stop; epoch++)
 	{
 		BprEpochReport report;
 		double		start = hooks->now(hooks->arg);
-		double		loss_sum = 0.0,
-					reg_sum = 0.0;
-		int64_t		since_refresh = refresh_every;
-		bool		go_on;
+		TrainCursor cur;
+		double		loss_sum,
+					reg_sum;
 
-		if (!cfg->uniform_users)
-			bpr_shuffle_i64(&t->rng, t->pairs, t->n_pairs);
+		if (!cfg->uniform_users && t->pair_alias.n == 0)
+			bpr_permutation_init(&t->order, (uint64_t) t->n_pairs, &t->rng);
+		for (int32_t k = 0; k < t->threads; k++)
+			t->shards[k]->loss = t->shards[k]->reg = 0.0;
+		bpr_step_cursor_epoch(t, &plan, &cur, epoch, t->step);
 
-		for (int64_t done = 0; done < per_epoch;)
+		while (cur.kind != STEP_END)
 		{
-			int32_t		n = (int32_t) (per_epoch - done < cfg->batch_size ?
-									   per_epoch - done : cfg->batch_size);
-			double		progress = (double) t->step / total_steps;
-			float		lr = cfg->learning_rate *
-				(float) (1.0 - (1.0 - cfg->final_lr_ratio) * progress);
+			TrainRound	round = {t, &plan, cur, t->round_steps, cur};
+			double		t0 = hooks->now(hooks->arg);
+			int64_t		before = triplets_before(t, &plan, &cur);
 
-			if (cfg->sampler.hard == BPR_HARD_MODEL && since_refresh >= refresh_every)
+			bpr_team_run(&team, t->threads, train_round, &round);
+			adapt_round(&t->round_steps, hooks->now(hooks->arg) - t0);
+			cur = round.end;
+			t->step = cur.step;
+			t->triplets_seen += triplets_before(t, &plan, &cur) - before;
+
+			/* no helper is alive now: the hooks may unwind */
+			interrupt_point(t);
+			if (hooks->progress != NULL && cur.kind != STEP_END)
 			{
-				refresh_item_cache(t);
-				since_refresh = 0;
-			}
-			draw_positives(t, done, n);
-			loss_sum += train_batch(t, n, lr, &reg_sum);
-			done += n;
-			since_refresh += n;
-			t->triplets_seen += n;
-			if (hooks->batch_done)
-				hooks->batch_done(hooks->arg);
-		}
+				BprProgress p;
 
+				p.epoch = epoch;
+				p.epochs = cfg->epochs;
+				p.done = triplets_before(t, &plan, &cur);
+				p.triplets = plan.per_epoch;
+				epoch_sums(t, &loss_sum, &reg_sum);
+				p.loss = p.done > 0 ? loss_sum / (double) p.done : 0.0;
+				if (!hooks->progress(hooks->arg, &p))
+				{
+					stop = true;
+					break;
+				}
+			}
+		}
+		if (stop)
+			break;
+
+		epoch_sums(t, &loss_sum, &reg_sum);
 		t->epochs_run = epoch;
-		t->final_loss = loss_sum / (double) per_epoch;
+		t->final_loss = loss_sum / (double) plan.per_epoch;
 		report.epoch = epoch;
 		report.loss = t->final_loss;
-		report.reg = reg_sum / (double) per_epoch;
-		report.triplets = per_epoch;
+		report.reg = reg_sum / (double) plan.per_epoch;
+		report.triplets = plan.per_epoch;
 		report.seconds = hooks->now(hooks->arg) - start;
-		go_on = hooks->epoch_done ? hooks->epoch_done(hooks->arg, &report) : true;
-		if (!go_on)
-			break;
+		if (hooks->epoch_done != NULL && !hooks->epoch_done(hooks->arg, &report))
+			stop = true;
 	}
 	return t->epochs_run;
+}
+
+/* A round of a whole-catalog pass: blocks of rows, each split among the members */
+typedef struct PassRound
+{
+	BprTrainer *t;
+	bool		users;
+	int32_t		n_rows;
+	int64_t		block;			/* rows per block */
+	int64_t		first_block;
+	int64_t		n_blocks;
+	float	   *out;
+} PassRound;
+
+/* Forwards the members' shares of the round's blocks (outputs are disjoint: no barrier) */
+static void
+pass_round(BprTeam *team, int32_t first, int32_t count, void *arg)
+{
+	PassRound  *r = arg;
+	BprTrainer *t = r->t;
+	int32_t		out_dim = r->users ? t->user->spec.out_dim : t->item->spec.out_dim;
+
+	for (int64_t b = r->first_block; b < r->first_block + r->n_blocks; b++)
+	{
+		int64_t		lo = b * r->block;
+		int64_t		hi = lo + r->block < r->n_rows ? lo + r->block : r->n_rows;
+
+		for (int32_t m = first; m < first + count; m++)
+		{
+			int64_t		a = lo + (hi - lo) * m / t->threads;
+			int64_t		e = lo + (hi - lo) * (m + 1) / t->threads;
+
+			if (e > a)
+				bpr_step_forward_rows(t, r->users, m, (int32_t) a, (int32_t) (e - a),
+									  r->out + (size_t) a * out_dim);
+		}
+	}
+}
+
+/* Outputs of every user or item (n x out_dim), in rounds with interrupt points between */
+static void
+forward_all(BprTrainer *t, bool users, float *out)
+{
+	PassRound	r;
+	BprTeam		team;
+	int64_t		total;
+
+	r.t = t;
+	r.users = users;
+	r.n_rows = users ? t->data->n_users : t->data->n_items;
+	r.block = (int64_t) t->threads * 4 * (users ? t->chunk : 2 * t->chunk);
+	r.out = out;
+	total = (r.n_rows + r.block - 1) / r.block;
+	for (r.first_block = 0; r.first_block < total; r.first_block += r.n_blocks)
+	{
+		double		t0 = clock_now(t);
+
+		r.n_blocks = total - r.first_block < t->pass_steps ? total - r.first_block : t->pass_steps;
+		bpr_team_run(&team, t->threads, pass_round, &r);
+		adapt_round(&t->pass_steps, clock_now(t) - t0);
+		interrupt_point(t);
+	}
 }
 
 /* Saves the current weights as the best so far (early stopping) */
@@ -403,17 +576,17 @@ bpr_trainer_restore_best(BprTrainer *t)
 	bpr_tower_copy_params(t->item, t->best_item);
 }
 
-/* Writes every user's vector (n_users x vec_dim, ending in 1 with bias) */
+/* Writes every user's vector (n_users x vec_dim, ending in 1 with bias); uses the threads */
 void
 bpr_trainer_user_vectors(BprTrainer *t, float *out)
 {
-	forward_all(t, t->user, t->user_features, t->data->n_users, out);
+	forward_all(t, true, out);
 	bpr_widen_rows(out, out, t->data->n_users, t->cfg.dim, t->vec_dim, NULL);
 }
 
-/* Writes every item's vector (n_items x vec_dim, ending in the bias) */
+/* Writes every item's vector (n_items x vec_dim, ending in the bias); uses the threads */
 void
 bpr_trainer_item_vectors(BprTrainer *t, float *out)
 {
-	forward_all(t, t->item, t->item_features, t->data->n_items, out);
+	forward_all(t, false, out);
 }

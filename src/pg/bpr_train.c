@@ -232,6 +232,13 @@ typedef struct PhaseTimes
 } PhaseTimes;
 
 /* Training data summary (and the score offsets' fit, for cold users and fold-in) as a JSON object */
+/* Applies bpr.blas_threads again when the training's memory goes (success or error) */
+static void
+restore_blas_threads(void *arg)
+{
+	bpr_blas_threads_restore();
+}
+
 static char *
 data_json(const BprDataset *ds, const BprTrainer *t, bool calibrated, float cold_offset,
 		  const BprCalibrationFit *fit, int32 cold_items, const PhaseTimes *pt,
@@ -247,10 +254,11 @@ data_json(const BprDataset *ds, const BprTrainer *t, bool calibrated, float cold
 	return psprintf("{\"users\": %d, \"items\": %d, \"cold_items\": %d, \"ratings\": " INT64_FORMAT
 					", \"positives\": " INT64_FORMAT ", \"negatives\": " INT64_FORMAT
 					", \"trained_positives\": " INT64_FORMAT ", \"skipped_rows\": " INT64_FORMAT
-					", \"duplicate_rows\": " INT64_FORMAT "%s}",
+					", \"duplicate_rows\": " INT64_FORMAT ", \"threads\": %d%s}",
 					ds->users.n, ds->items.n, cold_items, ds->n_ratings, ds->n_positives,
 					ds->n_negatives, t->n_pairs,
 					ds->skipped_null + ds->skipped_nonfinite + ds->skipped_weight, ds->duplicates,
+					t->threads,
 					psprintf("%s%s%s", times, offset, warm_json));
 }
 
@@ -389,7 +397,7 @@ bpr_train(PG_FUNCTION_ARGS)
 				itf;
 	BprTrainer *t;
 	TrainState	st;
-	BprTrainHooks hooks;
+	BprTrainHooks hooks = {0};
 	BprModelRow row;
 	StringInfoData hyper;
 	float	   *uvec,
@@ -413,6 +421,7 @@ bpr_train(PG_FUNCTION_ARGS)
 	bool		nulls[10] = {false};
 	HeapTuple	tuple;
 	char	   *rel;
+	MemoryContextCallback *blas_reset;
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
@@ -423,6 +432,11 @@ bpr_train(PG_FUNCTION_ARGS)
 	train_cxt = AllocSetContextCreate(CurrentMemoryContext, "bpr training", ALLOCSET_DEFAULT_SIZES);
 	MemoryContextSwitchTo(train_cxt);
 	bpr_pg_alloc_init(&alloc, train_cxt, bpr_memory_limit());
+	/* the training threads each call OpenBLAS: it starts no threads of its own until the end */
+	bpr_blas_threads_single();
+	blas_reset = palloc0(sizeof(MemoryContextCallback));	/* in train_cxt: outlives an error */
+	blas_reset->func = restore_blas_threads;
+	MemoryContextRegisterResetCallback(train_cxt, blas_reset);
 	epoch_cxt = AllocSetContextCreate(train_cxt, "bpr epoch", ALLOCSET_DEFAULT_SIZES);
 	memset(&st, 0, sizeof(st));
 	st.args = &args;
@@ -545,7 +559,6 @@ bpr_train(PG_FUNCTION_ARGS)
 
 	bpr_progress_phase("training");
 	alloc.phase = "training";
-	hooks.batch_done = bpr_check_interrupts;
 	hooks.epoch_done = hook_epoch;
 	hooks.now = hook_now;
 	hooks.interrupt = bpr_check_interrupts;

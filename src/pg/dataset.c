@@ -3,6 +3,7 @@
  */
 #include "postgres.h"
 
+#include <float.h>
 #include <math.h>
 
 #include "catalog/pg_type.h"
@@ -216,7 +217,7 @@ bpr_read_rows(const BprRowSource *src, BprKeyDict *users, BprKeyDict *items,
 			rows->item[c][off] = ii;
 			rows->cls[c][off] = cls;
 			if (weighted)
-				rows->weight[c][off] = (float) weight;
+				rows->weight[c][off] = (float) Min(weight, FLT_MAX);
 			rows->n++;
 		}
 	}
@@ -362,7 +363,7 @@ bpr_user_lists_build(const BprRows *rows, int32 n_users, BprPgAlloc *alloc, BprU
 			{
 				lists->cls[kept - 1] = Max(lists->cls[kept - 1], lists->cls[p]);
 				if (weighted)
-					lists->weight[kept - 1] += lists->weight[p];
+					lists->weight[kept - 1] = Min(lists->weight[kept - 1] + lists->weight[p], FLT_MAX);
 				lists->duplicates++;
 				continue;
 			}
@@ -477,7 +478,7 @@ split_lists(BprDataset *ds, BprUserLists *lists, bool implicit, BprPgAlloc *allo
 		/* every rated item is liked: the liked lists are the rated ones */
 		in->pos_ptr = lists->ptr;
 		in->pos = lists->items;
-		ds->pos_weight = lists->weight;
+		in->pos_weight = lists->weight;
 		in->neg_ptr = bpr_pg_alloc(alloc, (size_t) n + 1, sizeof(int64), "negatives");
 		in->neg = bpr_pg_alloc(alloc, 1, sizeof(int32), "negatives");
 		ds->n_positives = m;

@@ -75,7 +75,6 @@ typedef struct BprDataset
 	BprKeySet	users;
 	BprKeySet	items;
 	BprInteractions inter;		/* liked, disliked and rated items of each user */
-	float	   *pos_weight;		/* NULL, or the weight of each liked entry of inter.pos */
 	uint64	   *fingerprints;	/* per user: a hash of the user's ratings (fold-in) */
 	int64		n_ratings;		/* distinct (user, item) pairs */
 	int64		n_positives;

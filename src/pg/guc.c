@@ -13,6 +13,7 @@
 #include "utils/guc.h"
 
 #include "guc.h"
+#include "core/parallel.h"
 
 char	   *bpr_default_model = NULL;
 bool		bpr_progress = true;
@@ -55,6 +56,22 @@ static void
 assign_blas_threads(int newval, void *extra)
 {
 	set_blas_threads(newval, false);
+}
+
+/* Makes OpenBLAS single-threaded while several training threads call it (nothing when it is) */
+void
+bpr_blas_threads_single(void)
+{
+	if (bpr_blas_threads > 1)
+		set_blas_threads(1, false);
+}
+
+/* Applies bpr.blas_threads again after bpr_blas_threads_single */
+void
+bpr_blas_threads_restore(void)
+{
+	if (bpr_blas_threads > 1)
+		set_blas_threads(bpr_blas_threads, false);
 }
 
 /* Registers the settings and applies bpr.blas_threads (from _PG_init) */
@@ -113,7 +130,7 @@ bpr_guc_init(void)
 							"Most threads a training may use.",
 							"Only superusers may change it: it protects the server.",
 							&bpr_max_threads,
-							8, 1, 256,
+							8, 1, BPR_MAX_THREADS,
 							PGC_SUSET,
 							0,
 							NULL, NULL, NULL);
@@ -121,7 +138,7 @@ bpr_guc_init(void)
 							"Threads a training uses when bpr_train names none; 0 uses the machine's cores.",
 							"Capped by bpr.max_threads.",
 							&bpr_threads,
-							0, 0, 256,
+							0, 0, BPR_MAX_THREADS,
 							PGC_USERSET,
 							0,
 							NULL, NULL, NULL);
@@ -139,7 +156,7 @@ bpr_training_threads(int requested)
 	{
 		long		cores = sysconf(_SC_NPROCESSORS_ONLN);
 
-		n = cores > 0 ? (int) Min(cores, 256) : 1;
+		n = cores > 0 ? (int) Min(cores, BPR_MAX_THREADS) : 1;
 	}
 	return Min(n, bpr_max_threads);
 }

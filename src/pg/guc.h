@@ -27,6 +27,12 @@ extern int	bpr_threads;
 /* Registers the settings and applies bpr.blas_threads (from _PG_init) */
 void		bpr_guc_init(void);
 
+/* Makes OpenBLAS single-threaded while several training threads call it */
+void		bpr_blas_threads_single(void);
+
+/* Applies bpr.blas_threads again after bpr_blas_threads_single */
+void		bpr_blas_threads_restore(void);
+
 /* Threads a training uses: the argument (0: bpr.threads, or the machine's cores), capped by bpr.max_threads */
 int			bpr_training_threads(int requested);
 

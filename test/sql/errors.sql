@@ -117,7 +117,7 @@ SET bpr.max_memory = '1500kB';
 SELECT pg_temp.budget_phase($$SELECT bpr.bpr_train('e', ratings => 'planted.ratings', items => 'planted.wide_items', item_features => '{tags}')$$);
 SET bpr.max_memory = '1MB';
 SELECT pg_temp.budget_phase($$SELECT bpr.bpr_train('e', ratings => 'planted.ratings', items => 'planted.items')$$);
-SET bpr.max_memory = '2MB';
+SET bpr.max_memory = '2400kB';
 SELECT pg_temp.budget_phase($$SELECT bpr.bpr_train('e', ratings => 'planted.ratings', users => 'planted.users', items => 'planted.items', validation => 'planted.ratings_test')$$);
 -- a warm start reads the active version's vectors: 20,000 items here, far more than this training's
 RESET bpr.max_memory;

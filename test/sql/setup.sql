@@ -20,6 +20,9 @@ EXCEPTION WHEN OTHERS THEN
 END
 $$;
 
+-- Results depend on the number of training threads: every test trains on two, on any machine
+DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET bpr.threads = 2', current_database()); END $$;
+
 -- Every object lives in schema bpr
 SELECT n.nspname, count(*) FROM pg_depend d JOIN pg_class c ON c.oid = d.objid
   JOIN pg_namespace n ON n.oid = c.relnamespace

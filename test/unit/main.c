@@ -69,6 +69,23 @@ unit_alloc_reset(void)
 	n_allocated = 0;
 }
 
+/* Threads of this process now (from /proc/self/status), or -1 */
+int
+unit_threads(void)
+{
+	FILE	   *f = fopen("/proc/self/status", "r");
+	char		line[256];
+	int			n = -1;
+
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, "Threads:", 8) == 0)
+			n = atoi(line + 8);
+	fclose(f);
+	return n;
+}
+
 /* Runs one suite and reports its counts */
 static void
 run_suite(const char *name, void (*suite) (void))
@@ -85,9 +102,11 @@ int
 main(int argc, char **argv)
 {
 	openblas_set_num_threads(1);
+	run_suite("vecmath", test_vecmath);
 	run_suite("adam", test_adam);
 	run_suite("loss", test_loss);
 	run_suite("tower", test_tower);
+	run_suite("tower upd", test_tower_update);
 	run_suite("sampler", test_sampler);
 	run_suite("topk", test_topk);
 	run_suite("metrics", test_metrics);
@@ -96,6 +115,8 @@ main(int argc, char **argv)
 	run_suite("foldin", test_foldin);
 	run_suite("itemoffset", test_item_offsets);
 	run_suite("warm_start", test_warm_start);
+	run_suite("threads", test_threads);
+	run_suite("weighted", test_weighted);
 	printf("%d passed, %d failed\n", unit_passed, unit_failed);
 	free(allocated);
 	return unit_failed == 0 ? 0 : 1;

@@ -30,7 +30,7 @@ static const int64_t rated_ptr[5] = {0, 3, 15, 16, 20};
 static const int32_t rated_items[20] = {0, 2, 4, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 7, 1, 3, 6, 8};
 
 static const BprInteractions inter = {
-	4, N_ITEMS, pos_ptr, pos_items, neg_ptr, neg_items, rated_ptr, rated_items
+	4, N_ITEMS, pos_ptr, pos_items, neg_ptr, neg_items, rated_ptr, rated_items, NULL
 };
 
 /* The planted item rows, filled by test_foldin */

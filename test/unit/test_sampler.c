@@ -24,7 +24,7 @@ static const int32_t rated_items[28] = {1, 2, 4, 7, 9, 0, 3, 5,
 0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
 
 static const BprInteractions inter = {
-	4, 10, pos_ptr, pos_items, neg_ptr, neg_items, rated_ptr, rated_items
+	4, 10, pos_ptr, pos_items, neg_ptr, neg_items, rated_ptr, rated_items, NULL
 };
 
 /*
@@ -112,6 +112,42 @@ test_sampler(void)
 				ok = false;
 	CHECK(ok);
 
+	/* the interpolation search against the binary one: even, clustered and skewed lists */
+	{
+		static int32_t v[3000];
+		BprRng		r;
+
+		bpr_rng_seed(&r, 3);
+		ok = true;
+		for (int shape = 0; shape < 3; shape++)
+			for (int64_t n = 0; n < 3000; n += 1 + n / 3)
+			{
+				int32_t		x = 0;
+
+				for (int64_t i = 0; i < n; i++)
+				{
+					/* gaps: even, bursts of neighbours, or growing */
+					x += shape == 0 ? 1 + (int32_t) bpr_rng_below(&r, 20) :
+						shape == 1 ? (bpr_rng_below(&r, 10) == 0 ? 500 : 1) :
+						1 + (int32_t) (i * i / 50);
+					v[i] = x;
+				}
+				for (int t = 0; t < 200; t++)
+				{
+					int32_t		q = (int32_t) bpr_rng_below(&r, (uint64_t) x + 10);
+
+					if (t < 20 && n > 0)
+						q = v[bpr_rng_below(&r, (uint64_t) n)];
+					/* a good universe, a bad one, and none */
+					if (bpr_sorted_has_i32(v, n, q, x + 10) != (bpr_find_i32(v, n, q) >= 0) ||
+						bpr_sorted_has_i32(v, n, q, 3) != (bpr_find_i32(v, n, q) >= 0) ||
+						bpr_sorted_has_i32(v, n, q, 0) != (bpr_find_i32(v, n, q) >= 0))
+						ok = false;
+				}
+			}
+		CHECK(ok);
+	}
+
 	/* user_ok per mode */
 	make_sampler(&s, BPR_NEG_RATED, 0.5f, BPR_HARD_NONE, 0, NULL);
 	CHECK(s.item_norm == NULL && s.item_vectors == NULL && s.user_dim == 0 && s.item_dim == 0);
@@ -177,7 +213,7 @@ test_sampler(void)
 		int64_t		rp[2] = {0, 997};
 		int64_t		np[2] = {0, 0};
 		int32_t    *r = bpr_alloc_array(&unit_alloc, 997, sizeof(int32_t), "rated");
-		BprInteractions big = {1, 1000, np, NULL, np, NULL, rp, r};
+		BprInteractions big = {1, 1000, np, NULL, np, NULL, rp, r, NULL};
 		BprSamplerConfig cfg = {BPR_NEG_UNRATED, 0.0f, BPR_HARD_NONE, 0};
 		BprSampler	bs;
 		int			c[3] = {0, 0, 0};
@@ -251,7 +287,6 @@ test_sampler(void)
 	{
 		float		iv[30];
 		float		uv[2] = {1.0f, 0.0f};
-		BprSampler	plain;
 
 		for (int i = 0; i < 10; i++)
 		{
@@ -270,10 +305,35 @@ test_sampler(void)
 		CHECK(ok);
 		CHECK(bpr_sample_negative(&s, &rng, 2, 0, uv) == -1);
 
+		/* the same from 8-bit vectors (bias kept apart): the best is clear enough to survive */
+		{
+			int8_t		codes[10 * 16];
+			float		scale[10],
+						bias[10];
+			BprQuantVectors qv = {2, 16, codes, scale, bias};
+
+			memset(codes, 0, sizeof(codes));
+			for (int i = 0; i < 10; i++)
+			{
+				bpr_quantize_i8(iv + 3 * i, 2, codes + 16 * i, &scale[i]);
+				bias[i] = iv[3 * i + 2];
+			}
+			s.item_vectors = NULL;
+			s.item_quant = &qv;
+			ok = true;
+			for (int t = 0; t < 100; t++)
+				if (bpr_sample_negative(&s, &rng, 0, 1, uv) != 3)
+					ok = false;
+			CHECK(ok);
+			s.item_quant = NULL;
+		}
+
 		/*
-		 * 3 candidates: replay the same draws with a plain sampler on a copy of
-		 * the rng.  Scores now tie in pairs (i and i + 5), so the first drawn
-		 * of the best must win.
+		 * 3 candidates: replay the same draws on a copy of the rng.  Three
+		 * candidates are drawn uniformly over all items; the best-scored one the
+		 * user did not rate wins; if the user rated all three, single draws
+		 * follow until an unrated one.  Scores tie in pairs (i and i + 5), so
+		 * the first drawn of the best must win.
 		 */
 		for (int i = 0; i < 10; i++)
 			iv[3 * i] = (float) (i % 5);
@@ -281,7 +341,6 @@ test_sampler(void)
 		s.item_vectors = iv;
 		s.user_dim = 2;
 		s.item_dim = 3;
-		make_sampler(&plain, BPR_NEG_UNRATED, 0.0f, BPR_HARD_NONE, 0, NULL);
 		ok = true;
 		for (int t = 0; t < 500; t++)
 		{
@@ -292,20 +351,74 @@ test_sampler(void)
 
 			for (int c = 0; c < 3; c++)
 			{
-				int32_t		q = bpr_sample_negative(&plain, &copy, 0, 1, NULL);
+				int32_t		q = (int32_t) bpr_rng_below(&copy, 10);
 				float		sc = bpr_dot_score(uv, 2, iv + 3 * q, 3);
 
-				if (best < 0 || sc > best_score)
+				if (!bpr_interactions_rated(&inter, 0, q) && (best < 0 || sc > best_score))
 				{
 					best = q;
 					best_score = sc;
 				}
+			}
+			while (best < 0)
+			{
+				int32_t		q = (int32_t) bpr_rng_below(&copy, 10);
+
+				if (!bpr_interactions_rated(&inter, 0, q))
+					best = q;
 			}
 			got = bpr_sample_negative(&s, &rng, 0, 1, uv);
 			if (got != best || memcmp(&copy, &rng, sizeof(rng)) != 0)
 				ok = false;
 		}
 		CHECK(ok);
+
+		/* many triplets at once: every triplet's candidates drawn first, then the fall-backs */
+		{
+			int32_t		users[6] = {0, 1, 0, 1, 0, 0},
+						pos[6] = {1, 0, 4, 0, 1, 4},
+						got[6],
+						want[6],
+						cand[6][3];
+			BprSampleSlot scratch[6];
+			float		uvs[12];
+			BprRng		copy = rng;
+
+			for (int j = 0; j < 6; j++)
+			{
+				uvs[2 * j] = (float) (j % 3) - 1.0f;
+				uvs[2 * j + 1] = 0.5f;
+				for (int c = 0; c < 3; c++)
+					cand[j][c] = (int32_t) bpr_rng_below(&copy, 10);
+			}
+			for (int j = 0; j < 6; j++)
+			{
+				float		best_score = 0.0f;
+
+				want[j] = -1;
+				for (int c = 0; c < 3; c++)
+				{
+					float		sc = bpr_dot_score(uvs + 2 * j, 2, iv + 3 * cand[j][c], 3);
+
+					if (!bpr_interactions_rated(&inter, users[j], cand[j][c]) &&
+						(want[j] < 0 || sc > best_score))
+					{
+						want[j] = cand[j][c];
+						best_score = sc;
+					}
+				}
+				while (want[j] < 0)
+				{
+					int32_t		q = (int32_t) bpr_rng_below(&copy, 10);
+
+					if (!bpr_interactions_rated(&inter, users[j], q))
+						want[j] = q;
+				}
+			}
+			bpr_sample_negatives(&s, &rng, 6, users, pos, uvs, got, scratch);
+			CHECK(memcmp(got, want, sizeof(got)) == 0);
+			CHECK(memcmp(&copy, &rng, sizeof(rng)) == 0);
+		}
 
 		/*
 		 * BOTH with MODEL: the pool is chosen once per triplet, so even when the
@@ -391,21 +504,34 @@ test_sampler(void)
 		make_sampler(&s, BPR_NEG_RATED, 0.5f, BPR_HARD_FEATURES, 0, &feats);
 	}
 
-	/* FEATURES with candidates: the most similar of the drawn ones (replayed) */
+	/* FEATURES with candidates: the most similar of the drawn ones (replayed as above) */
 	{
-		BprSampler	plain;
-
 		make_sampler(&s, BPR_NEG_UNRATED, 0.5f, BPR_HARD_FEATURES, 2, &feats);
-		make_sampler(&plain, BPR_NEG_UNRATED, 0.5f, BPR_HARD_NONE, 0, NULL);
 		ok = true;
 		for (int t = 0; t < 500; t++)
 		{
 			BprRng		copy = rng;
-			int32_t		a = bpr_sample_negative(&plain, &copy, 0, 1, NULL);
-			int32_t		b = bpr_sample_negative(&plain, &copy, 0, 1, NULL);
-			int32_t		want = bpr_feature_cosine(&feats, s.item_norm, 1, b) >
-				bpr_feature_cosine(&feats, s.item_norm, 1, a) ? b : a;
+			int32_t		want = -1;
+			float		best_sim = 0.0f;
 
+			for (int c = 0; c < 2; c++)
+			{
+				int32_t		q = (int32_t) bpr_rng_below(&copy, 10);
+				float		sim = bpr_sampler_similarity(&s, 1, q);
+
+				if (!bpr_interactions_rated(&inter, 0, q) && (want < 0 || sim > best_sim))
+				{
+					want = q;
+					best_sim = sim;
+				}
+			}
+			while (want < 0)
+			{
+				int32_t		q = (int32_t) bpr_rng_below(&copy, 10);
+
+				if (!bpr_interactions_rated(&inter, 0, q))
+					want = q;
+			}
 			if (bpr_sample_negative(&s, &rng, 0, 1, NULL) != want ||
 				memcmp(&copy, &rng, sizeof(rng)) != 0)
 				ok = false;
@@ -413,6 +539,15 @@ test_sampler(void)
 		CHECK(ok);
 		CHECK(bpr_sample_negative(&s, &rng, 2, 0, NULL) == -1);
 	}
+
+	/* the sampler's similarity (unit vectors of width 16 here) is the cosine */
+	CHECK(s.item_unit != NULL && s.unit_dim == 16);
+	ok = true;
+	for (int32_t a = 0; a < 10; a++)
+		for (int32_t b = 0; b < 10; b++)
+			if (fabs(bpr_sampler_similarity(&s, a, b) - bpr_feature_cosine(&feats, s.item_norm, a, b)) > 1e-6)
+				ok = false;
+	CHECK(ok);
 
 	/* same seed, same sequence */
 	{
@@ -485,5 +620,75 @@ test_sampler(void)
 		bpr_shuffle_i64(&r1, v, 0);
 		bpr_shuffle_i64(&r1, v, 1);
 		CHECK(v[0] == w[0]);
+	}
+
+	/* the epoch order: a bijection of 0..n-1 for any n, not the identity, reproducible */
+	{
+		static const uint64_t sizes[] = {1, 2, 3, 5, 17, 100, 1000, 4097};
+		static uint8_t seen[4097];
+		BprRng		r1,
+					r2;
+		BprPermutation p1,
+					p2;
+		int			first[3] = {0, 0, 0};
+
+		bpr_rng_seed(&r1, 11);
+		for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++)
+		{
+			uint64_t	n = sizes[k];
+			bool		bijective = true,
+						moved = false;
+
+			bpr_permutation_init(&p1, n, &r1);
+			memset(seen, 0, sizeof(seen));
+			for (uint64_t i = 0; i < n; i++)
+			{
+				uint64_t	x = bpr_permutation_at(&p1, i);
+
+				if (x >= n || seen[x])
+					bijective = false;
+				else
+					seen[x] = 1;
+				moved = moved || x != i;
+			}
+			CHECK(bijective);
+			if (n >= 5)
+				CHECK(moved);
+		}
+		bpr_rng_seed(&r1, 12);
+		bpr_rng_seed(&r2, 12);
+		bpr_permutation_init(&p1, 1000, &r1);
+		bpr_permutation_init(&p2, 1000, &r2);
+		ok = true;
+		for (uint64_t i = 0; i < 1000; i++)
+			ok = ok && bpr_permutation_at(&p1, i) == bpr_permutation_at(&p2, i);
+		CHECK(ok);
+		bpr_permutation_init(&p2, 1000, &r2);
+		ok = false;
+		for (uint64_t i = 0; i < 1000; i++)
+			ok = ok || bpr_permutation_at(&p1, i) != bpr_permutation_at(&p2, i);
+		CHECK(ok);
+		/* over fresh keys, each of 3 values comes first about a third of the time */
+		for (int t = 0; t < 3000; t++)
+		{
+			bpr_permutation_init(&p1, 3, &r1);
+			first[bpr_permutation_at(&p1, 0)]++;
+		}
+		CHECK(first[0] > 850 && first[1] > 850 && first[2] > 850);
+	}
+
+	/* jumped streams: reproducible, and not the original stream */
+	{
+		BprRng		a,
+					b,
+					c;
+
+		bpr_rng_seed(&a, 5);
+		b = a;
+		c = a;
+		bpr_rng_jump(&b);
+		bpr_rng_jump(&c);
+		CHECK(memcmp(&b, &c, sizeof(b)) == 0);
+		CHECK(bpr_rng_next(&a) != bpr_rng_next(&b));
 	}
 }

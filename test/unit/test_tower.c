@@ -1,86 +1,15 @@
 /*
  * test_tower.c - unit tests of the tower: layout, init, forward against a
- * reference, gradients against finite differences, lazy Adam steps
+ * reference, gradients against finite differences, sizes (Adam steps are in
+ * test_tower_update.c)
  */
 #include <string.h>
 
-#include "tower.h"
+#include "tower_fixture.h"
 #include "unit.h"
 
 #define TT_MAXW 64				/* widest layer the reference forward handles */
 #define TT_H 1e-2f				/* finite-difference step */
-
-/* Encoded features of a test side, with owned storage */
-typedef struct TestSide
-{
-	BprFeatures f;
-	BprMultiField multi[4];
-} TestSide;
-
-/* Builds random features matching a spec: bag sizes cycle through 0..3 */
-static void
-tt_make_side(TestSide *side, const BprTowerSpec *spec, int32_t n_rows, BprRng *rng)
-{
-	float	   *num = bpr_alloc_array(&unit_alloc, (size_t) n_rows * spec->n_numeric,
-									  sizeof(float), "numeric");
-	int32_t    *cat = bpr_alloc_array(&unit_alloc, (size_t) n_rows * spec->n_cat,
-									  sizeof(int32_t), "cat");
-
-	memset(side, 0, sizeof(*side));
-	for (int32_t i = 0; i < n_rows * spec->n_numeric; i++)
-		num[i] = bpr_rng_range(rng, -1.5f, 1.5f);
-	for (int32_t r = 0; r < n_rows; r++)
-		for (int32_t k = 0; k < spec->n_cat; k++)
-			cat[r * spec->n_cat + k] = (int32_t) bpr_rng_below(rng, (uint64_t) spec->cat_card[k]);
-	for (int32_t k = 0; k < spec->n_multi; k++)
-	{
-		int64_t    *ptr = bpr_alloc_array(&unit_alloc, (size_t) n_rows + 1, sizeof(int64_t), "ptr");
-		int32_t    *idx = bpr_alloc_array(&unit_alloc, (size_t) n_rows * 3 + 1, sizeof(int32_t), "idx");
-		int64_t		pos = 0;
-
-		for (int32_t r = 0; r < n_rows; r++)
-		{
-			int32_t		size = (3 * r + k) % 4;
-
-			ptr[r] = pos;
-			for (int32_t j = 0; j < size; j++)
-			{
-				int32_t		code = (int32_t) bpr_rng_below(rng, (uint64_t) spec->multi_card[k]);
-				int64_t		at = pos;
-
-				/* insertion keeps codes ascending (duplicates allowed) */
-				while (at > ptr[r] && idx[at - 1] > code)
-				{
-					idx[at] = idx[at - 1];
-					at--;
-				}
-				idx[at] = code;
-				pos++;
-			}
-		}
-		ptr[n_rows] = pos;
-		side->multi[k].card = spec->multi_card[k];
-		side->multi[k].ptr = ptr;
-		side->multi[k].idx = idx;
-	}
-	side->f.n_rows = n_rows;
-	side->f.n_numeric = spec->n_numeric;
-	side->f.numeric = num;
-	side->f.n_cat = spec->n_cat;
-	side->f.cat_card = spec->cat_card;
-	side->f.cat = cat;
-	side->f.n_multi = spec->n_multi;
-	side->f.multi = side->multi;
-}
-
-/* Tensor by name, or NULL */
-static const BprTensor *
-tt_tensor(const BprTower *t, const char *name)
-{
-	int32_t		i = bpr_tower_find(t, name);
-
-	return i < 0 ? NULL : &t->tensors[i];
-}
 
 /*
  * Reference forward in double from the documented tensor layout; writes the
@@ -214,30 +143,19 @@ tt_objective(BprTower *t, const BprFeatures *f, const int32_t *rows, int32_t n,
 	return sum;
 }
 
-/* Replaces the init by larger random values so every path carries gradient */
-static void
-tt_randomize(BprTower *t, BprRng *rng)
-{
-	for (int32_t i = 0; i < t->n_tensors; i++)
-	{
-		BprTensor  *ts = &t->tensors[i];
-		float		a = strstr(ts->name, ".b") != NULL ? 0.3f : 0.8f;
-
-		for (size_t j = 0; j < (size_t) ts->rows * ts->cols; j++)
-			ts->w[j] = bpr_rng_range(rng, -a, a);
-	}
-}
-
 /*
  * Checks the gradient of sum(out * R) for entries of every tensor against
  * central differences, skipping entries whose perturbation flips a ReLU.
  */
 static void
-tt_gradcheck(const char *label, const BprTowerSpec *spec, const BprFeatures *f,
-			 const int32_t *rows, int32_t n, bool with_ids, uint64_t seed)
+tt_gradcheck_in(const char *label, const BprTowerSpec *spec, const BprFeatures *f,
+				const int32_t *rows, int32_t n, bool with_ids, uint64_t seed,
+				bool blind)
 {
 	BprRng		rng;
 	BprTower   *t = bpr_tower_create(spec, n + 1, true, &unit_alloc);
+	/* a blind work area is made without the features: it cannot know the bags' lengths */
+	BprTowerWork *wk = t ? bpr_tower_work_create(t, blind ? NULL : f, n + 1, n, &unit_alloc) : NULL;
 	size_t		n_out = (size_t) n * spec->out_dim;
 	float	   *R = bpr_alloc_array(&unit_alloc, n_out, sizeof(float), "R");
 	float	   *out = bpr_alloc_array(&unit_alloc, n_out, sizeof(float), "out");
@@ -249,6 +167,8 @@ tt_gradcheck(const char *label, const BprTowerSpec *spec, const BprFeatures *f,
 	int			checked = 0,
 				skipped = 0,
 				failed = 0;
+	double		ga;
+	const int32_t *rows_seen;
 
 	CHECK(t != NULL);
 	if (t == NULL)
@@ -263,13 +183,16 @@ tt_gradcheck(const char *label, const BprTowerSpec *spec, const BprFeatures *f,
 	for (size_t i = 0; i < n_out; i++)
 		R[i] = bpr_rng_range(&rng, -1.0f, 1.0f);
 
-	/* forward agrees with the reference */
+	/* forward agrees with the reference, in the tower's own work area and in another */
 	bpr_tower_forward(t, f, rows, n, with_ids, out);
 	tt_ref_forward(t, f, rows, n, with_ids, ref, m0);
 	for (size_t i = 0; i < n_out; i++)
 		CHECK_CLOSE(out[i], ref[i], 1e-5 + 1e-5 * fabs(ref[i]));
+	bpr_tower_forward_with(t, wk, f, rows, n, with_ids, out);
+	for (size_t i = 0; i < n_out; i++)
+		CHECK_CLOSE(out[i], ref[i], 1e-5 + 1e-5 * fabs(ref[i]));
 
-	bpr_tower_backward(t, f, rows, n, with_ids, R);
+	bpr_tower_backward(t, wk, f, rows, n, with_ids, R);
 
 	for (int32_t ti = 0; ti < t->n_tensors; ti++)
 	{
@@ -303,63 +226,50 @@ tt_gradcheck(const char *label, const BprTowerSpec *spec, const BprFeatures *f,
 			fd = (fp - fm) / ((double) hi - (double) lo);
 			tol = 1e-4 + 2e-3 * fabs(fd);
 			checked++;
-			CHECK_CLOSE(ts->g[idx], fd, tol);
-			if (fabs(ts->g[idx] - fd) > tol && failed++ < 5)
+			ga = tt_grad(t, wk, ti, idx);
+			CHECK_CLOSE(ga, fd, tol);
+			if (fabs(ga - fd) > tol && failed++ < 5)
 				fprintf(stderr, "  [%s] %s[%zu]: analytic %.7g, numeric %.7g\n",
-						label, ts->name, idx, (double) ts->g[idx], fd);
+						label, ts->name, idx, ga, fd);
 		}
 
-		/* sparse bookkeeping: touched rows unique and marked, others zero */
+		/* sparse bookkeeping: touched rows unique and held, no others */
 		if (ts->sparse)
 		{
-			int32_t		n_marked = 0;
+			const int32_t *touched;
+			int32_t		n_touched = bpr_tower_touched(wk, ti, &touched);
+			int32_t		n_held = 0;
 
 			for (int32_t r = 0; r < ts->rows; r++)
+				n_held += bpr_tower_grad_row(t, wk, ti, r) != NULL;
+			CHECK(n_held == n_touched);
+			for (int32_t j = 0; j < n_touched; j++)
 			{
-				n_marked += ts->mark[r] != 0;
-				if (!ts->mark[r])
-					for (int32_t d = 0; d < ts->cols; d++)
-						CHECK(ts->g[(size_t) r * ts->cols + d] == 0.0f);
+				CHECK(bpr_tower_grad_row(t, wk, ti, touched[j]) != NULL);
+				for (int32_t k = 0; k < j; k++)
+					CHECK(touched[k] != touched[j]);
 			}
-			CHECK(n_marked == ts->n_touched);
-			for (int32_t j = 0; j < ts->n_touched; j++)
-				CHECK(ts->mark[ts->touched[j]] == 1);
 		}
 	}
 	if (!with_ids && spec->n_ids > 0)
-		CHECK(tt_tensor(t, "ids")->n_touched == 0);
+		CHECK(bpr_tower_touched(wk, bpr_tower_find(t, "ids"), &rows_seen) == 0);
 	CHECK(checked > 0);
 	CHECK(skipped * 10 <= checked);
 	if (skipped * 10 > checked)
 		fprintf(stderr, "  [%s] %d checked, %d skipped at ReLU kinks\n", label, checked, skipped);
 
 	/* zero_grad clears everything */
-	bpr_tower_zero_grad(t);
+	bpr_tower_zero_grad(wk);
 	for (int32_t ti = 0; ti < t->n_tensors; ti++)
-	{
-		BprTensor  *ts = &t->tensors[ti];
-		bool		zero = true;
-
-		for (size_t j = 0; j < (size_t) ts->rows * ts->cols; j++)
-			zero = zero && ts->g[j] == 0.0f;
-		CHECK(zero);
-		if (ts->sparse)
-		{
-			CHECK(ts->n_touched == 0);
-			for (int32_t r = 0; r < ts->rows; r++)
-				CHECK(ts->mark[r] == 0);
-		}
-	}
+		CHECK(tt_grad_zero(t, wk, ti));
 }
 
-/* A spec with everything zeroed */
-static BprTowerSpec
-tt_spec(void)
+/* Gradient check with a work area made from the features */
+static void
+tt_gradcheck(const char *label, const BprTowerSpec *spec, const BprFeatures *f,
+			 const int32_t *rows, int32_t n, bool with_ids, uint64_t seed)
 {
-	BprTowerSpec s;
-
-	memset(&s, 0, sizeof(s));
-	return s;
+	tt_gradcheck_in(label, spec, f, rows, n, with_ids, seed, false);
 }
 
 /* Gradient checks of every parameter kind and layer */
@@ -443,6 +353,53 @@ tt_check_gradients(void)
 	tt_make_side(&side, &s, 7, &rng);
 	tt_gradcheck("ids linear", &s, &side.f, rows, 6, true, 7);
 
+	/*
+	 * long bags (30 to 48 distinct codes of 400) in a work area made without
+	 * the features (room for 16 codes a row): a pass has more codes than it
+	 * has room for, so the field goes row by row
+	 */
+	{
+		static int64_t ptr[8];
+		static int32_t idx[7 * 48];
+		BprMultiField long_bags;
+		BprFeatures lf;
+
+		s = tt_spec();
+		s.n_numeric = 1;
+		s.n_multi = 1;
+		s.multi_card[0] = 400;
+		s.field_dim = 3;
+		s.n_hidden = 1;
+		s.hidden[0] = 4;
+		s.out_dim = 3;
+		tt_make_side(&side, &s, 7, &rng);
+		for (int32_t r = 0; r < 7; r++)
+		{
+			int32_t		len = r == 1 ? 0 : 30 + 3 * r;
+
+			ptr[r + 1] = ptr[r] + len;
+			for (int32_t j = 0; j < len; j++)
+				idx[ptr[r] + j] = (r * 23 + j * 7) % 400;
+			/* ascending within the bag */
+			for (int32_t a = 0; a < len; a++)
+				for (int32_t b = a + 1; b < len; b++)
+					if (idx[ptr[r] + b] < idx[ptr[r] + a])
+					{
+						int32_t		tmp = idx[ptr[r] + a];
+
+						idx[ptr[r] + a] = idx[ptr[r] + b];
+						idx[ptr[r] + b] = tmp;
+					}
+		}
+		long_bags.card = 400;
+		long_bags.ptr = ptr;
+		long_bags.idx = idx;
+		lf = side.f;
+		lf.multi = &long_bags;
+		tt_gradcheck_in("long bags, blind work", &s, &lf, rows, 6, false, 9, true);
+		tt_gradcheck_in("long bags", &s, &lf, rows, 6, false, 10, false);
+	}
+
 	/* pure-id tower: no features at all */
 	s = tt_spec();
 	s.out_dim = 4;
@@ -495,7 +452,7 @@ tt_check_layout(void)
 	CHECK(t->tensors[7].rows == 8 && t->tensors[7].cols == 6);
 	CHECK(t->tensors[9].rows == 11 && t->tensors[9].cols == 6 && t->tensors[9].sparse);
 	/* an inference tower has no training state */
-	CHECK(t->tensors[0].g == NULL && t->tensors[0].m == NULL && t->tensors[0].touched == NULL);
+	CHECK(t->tensors[0].m == NULL && t->tensors[0].v == NULL);
 	CHECK(!t->training && t->max_batch == 4);
 
 	/* a pure-id tower has only "ids" */
@@ -644,148 +601,6 @@ tt_check_forward_all(void)
 	CHECK(memcmp(all, t->tensors[0].w, sizeof(all)) == 0);
 }
 
-/* Lazy Adam: only touched embedding rows move; gradients are cleared after */
-static void
-tt_check_step(void)
-{
-	BprTowerSpec s = tt_spec();
-	BprTower   *t;
-	BprRng		rng;
-	TestSide	side;
-	BprAdamConfig cfg;
-	const int32_t rows[3] = {1, 4, 1};
-	float	   *before[8];
-	float	   *m_before[8];
-	float		dout[3 * 3];
-
-	s.n_numeric = 2;
-	s.n_cat = 1;
-	s.cat_card[0] = 6;
-	s.n_multi = 1;
-	s.multi_card[0] = 5;
-	s.field_dim = 2;
-	s.n_hidden = 1;
-	s.hidden[0] = 4;
-	s.out_dim = 3;
-	s.n_ids = 7;
-	s.id_init = 0.1f;
-	bpr_rng_seed(&rng, 5);
-	tt_make_side(&side, &s, 7, &rng);
-	t = bpr_tower_create(&s, 4, true, &unit_alloc);
-	bpr_tower_init(t, &rng);
-	tt_randomize(t, &rng);
-	CHECK(t->n_tensors == 7);
-
-	/* a first step on other rows so some moments are non-zero */
-	{
-		const int32_t other[1] = {6};
-		float		o[3];
-		const float d1[3] = {0.5f, -0.5f, 0.25f};
-
-		bpr_tower_forward(t, &side.f, other, 1, true, o);
-		bpr_tower_backward(t, &side.f, other, 1, true, d1);
-		bpr_adam_defaults(&cfg, 0.01f);
-		bpr_tower_step(t, &cfg, 1);
-	}
-
-	for (int32_t i = 0; i < t->n_tensors; i++)
-	{
-		size_t		bytes = (size_t) t->tensors[i].rows * t->tensors[i].cols * sizeof(float);
-
-		before[i] = bpr_alloc_array(&unit_alloc, bytes, 1, "w copy");
-		m_before[i] = bpr_alloc_array(&unit_alloc, bytes, 1, "m copy");
-		memcpy(before[i], t->tensors[i].w, bytes);
-		memcpy(m_before[i], t->tensors[i].m, bytes);
-	}
-	for (int i = 0; i < 9; i++)
-		dout[i] = bpr_rng_range(&rng, -1.0f, 1.0f);
-	{
-		float		o[9];
-
-		bpr_tower_forward(t, &side.f, rows, 3, true, o);
-		bpr_tower_backward(t, &side.f, rows, 3, true, dout);
-	}
-
-	/* touched rows are exactly the rows the batch used */
-	for (int32_t i = 0; i < t->n_tensors; i++)
-	{
-		BprTensor  *ts = &t->tensors[i];
-		bool		expect[16] = {false};
-		int32_t		n_expect = 0;
-
-		if (!ts->sparse)
-			continue;
-		for (int j = 0; j < 3; j++)
-		{
-			int32_t		r = rows[j];
-
-			if (strcmp(ts->name, "ids") == 0)
-				expect[r] = true;
-			else if (strcmp(ts->name, "cat0") == 0)
-				expect[side.f.cat[r]] = true;
-			else
-				for (int64_t b = side.multi[0].ptr[r]; b < side.multi[0].ptr[r + 1]; b++)
-					expect[side.multi[0].idx[b]] = true;
-		}
-		for (int32_t r = 0; r < ts->rows; r++)
-			n_expect += expect[r];
-		CHECK(ts->n_touched == n_expect);
-		for (int32_t j = 0; j < ts->n_touched; j++)
-			CHECK(expect[ts->touched[j]]);
-		CHECK(n_expect > 0);
-	}
-
-	bpr_tower_step(t, &cfg, 2);
-
-	for (int32_t i = 0; i < t->n_tensors; i++)
-	{
-		BprTensor  *ts = &t->tensors[i];
-		int32_t		cols = ts->cols;
-		int32_t		n_changed = 0;
-
-		for (int32_t r = 0; r < ts->rows; r++)
-		{
-			bool		changed = memcmp(before[i] + (size_t) r * cols, ts->w + (size_t) r * cols,
-										 (size_t) cols * sizeof(float)) != 0;
-			bool		m_changed = memcmp(m_before[i] + (size_t) r * cols, ts->m + (size_t) r * cols,
-										   (size_t) cols * sizeof(float)) != 0;
-
-			n_changed += changed;
-			if (ts->sparse)
-			{
-				bool		used = false;
-
-				/* rows used by the batch: ids 1, 4 and their codes */
-				for (int j = 0; j < 3; j++)
-				{
-					int32_t		e = rows[j];
-
-					if (strcmp(ts->name, "ids") == 0)
-						used = used || e == r;
-					else if (strcmp(ts->name, "cat0") == 0)
-						used = used || side.f.cat[e] == r;
-					else
-						for (int64_t b = side.multi[0].ptr[e]; b < side.multi[0].ptr[e + 1]; b++)
-							used = used || side.multi[0].idx[b] == r;
-				}
-				CHECK(changed == used);
-				CHECK(m_changed == used);
-			}
-		}
-		if (!ts->sparse)
-			CHECK(n_changed > 0);
-		/* gradients cleared */
-		for (size_t j = 0; j < (size_t) ts->rows * cols; j++)
-			CHECK(ts->g[j] == 0.0f);
-		if (ts->sparse)
-		{
-			CHECK(ts->n_touched == 0);
-			for (int32_t r = 0; r < ts->rows; r++)
-				CHECK(ts->mark[r] == 0);
-		}
-	}
-}
-
 /* spec_check accepts good specs and rejects bad ones */
 static void
 tt_check_spec(void)
@@ -911,7 +726,22 @@ tt_check_bytes(void)
 		count.bytes = 0;
 		CHECK(bpr_tower_create(&s, 128, training, &a) != NULL);
 		CHECK(count.bytes == bpr_tower_bytes(&s, 128, training));
-		CHECK(count.bytes > (size_t) 1000 * 24 * 4 * (training ? 4 : 1));
+		CHECK(count.bytes > (size_t) 1000 * 24 * 4 * (training ? 3 : 1));
+	}
+	/* work areas: forward-only and with gradients for 300 rows (bags of up to 3) */
+	{
+		BprRng		rng;
+		TestSide	side;
+		BprTower   *t = bpr_tower_create(&s, 2, true, &unit_alloc);
+
+		bpr_rng_seed(&rng, 3);
+		tt_make_side(&side, &s, 1000, &rng);
+		for (int grads = 0; grads < 2; grads++)
+		{
+			count.bytes = 0;
+			CHECK(bpr_tower_work_create(t, &side.f, 64, grads ? 300 : 0, &a) != NULL);
+			CHECK(count.bytes == bpr_tower_work_bytes(&s, &side.f, 64, grads ? 300 : 0));
+		}
 	}
 	s = tt_spec();
 	s.out_dim = 4;
@@ -932,5 +762,4 @@ test_tower(void)
 	tt_check_init();
 	tt_check_gradients();
 	tt_check_forward_all();
-	tt_check_step();
 }

@@ -37,6 +37,7 @@ planted(Planted *pl, BprInteractions *d)
 				nn = 0,
 				nr = 0;
 
+	memset(d, 0, sizeof(*d));
 	pos_ptr[0] = neg_ptr[0] = rated_ptr[0] = 0;
 	for (int u = 0; u < N_USERS; u++)
 	{
@@ -83,6 +84,7 @@ small_config(BprTrainConfig *c)
 	c->final_lr_ratio = 0.5f;
 	c->l2 = 0.0001f;
 	c->seed = 1;
+	c->threads = 1;
 }
 
 /* A fixed clock */
@@ -113,9 +115,12 @@ train(const BprTrainConfig *c, const BprInteractions *d, float *uvec, float *ive
 	return t;
 }
 
-/* Training learns the planted groups, held-out items included, and is reproducible */
+/*
+ * Training on `threads` threads with batches of `batch` for `n_epochs`
+ * epochs learns the planted groups, and is reproducible bit for bit
+ */
 static void
-test_learns(void)
+learns(int32_t threads, int32_t batch, int32_t n_epochs)
 {
 	Planted		pl;
 	BprInteractions d;
@@ -131,12 +136,16 @@ test_learns(void)
 
 	planted(&pl, &d);
 	small_config(&c);
+	c.threads = threads;
+	c.batch_size = batch;
+	c.epochs = n_epochs;
 	CHECK(bpr_train_config_check(&c) == NULL);
 	t = train(&c, &d, u1, i1, &epochs);
-	CHECK(epochs == 60);
+	CHECK(t->threads == threads);
+	CHECK(epochs == n_epochs);
 	CHECK(t->vec_dim == 9);
 	CHECK(t->n_pairs == pl.pos_ptr[N_USERS]);
-	CHECK(t->triplets_seen == 60 * pl.pos_ptr[N_USERS]);
+	CHECK(t->triplets_seen == n_epochs * pl.pos_ptr[N_USERS]);
 	CHECK(t->final_loss < 0.3);
 	for (int u = 0; u < N_USERS; u++)
 		CHECK_CLOSE(u1[u * 9 + 8], 1.0, 0.0);
@@ -167,8 +176,30 @@ test_learns(void)
 	c.seed = 2;
 	train(&c, &d, u2, i2, &epochs);
 	CHECK(memcmp(u1, u2, sizeof(u1)) != 0);
+}
+
+/*
+ * Training learns the planted structure, held-out items included, and is
+ * reproducible: on one thread with batches of 16 (4 per epoch), and on two
+ * threads with batches of 64 (one per epoch: smaller ones go to one thread)
+ * for as many steps
+ */
+static void
+test_learns(void)
+{
+	Planted		pl;
+	BprInteractions d;
+	BprTrainConfig c;
+	float		u2[N_USERS * 9],
+				i2[N_ITEMS * 9];
+	int			epochs = 0;
+	BprTrainer *t;
+
+	learns(1, 16, 60);
+	learns(2, 64, 240);
 
 	/* rated negatives, the notebook's user sampling, and a fixed epoch size */
+	planted(&pl, &d);
 	small_config(&c);
 	c.sampler.negatives = BPR_NEG_RATED;
 	c.sampler.hard = BPR_HARD_NONE;
@@ -276,7 +307,7 @@ test_calibration(void)
 	int32_t		neg[4] = {3, 0, 1, 2};
 	int64_t		rated_ptr[3] = {0, 4, 8};
 	int32_t		rated[8] = {0, 1, 2, 3, 0, 1, 2, 3};
-	BprInteractions d = {2, 4, pos_ptr, pos, neg_ptr, neg, rated_ptr, rated};
+	BprInteractions d = {2, 4, pos_ptr, pos, neg_ptr, neg, rated_ptr, rated, NULL};
 	float		uvec[4] = {1.0f, 1.0f};
 	float		ivec[8] = {1.0f, 2.0f, 3.0f, 4.0f};
 	float		offsets[2];

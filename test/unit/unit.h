@@ -33,10 +33,15 @@ extern int	unit_failed;
 extern const BprAlloc unit_alloc;
 void		unit_alloc_reset(void);
 
+/* Threads of this process now, or -1 when unknown */
+int			unit_threads(void);
+
 /* Suites, one per subsystem */
+void		test_vecmath(void);
 void		test_adam(void);
 void		test_loss(void);
 void		test_tower(void);
+void		test_tower_update(void);
 void		test_sampler(void);
 void		test_topk(void);
 void		test_metrics(void);
@@ -45,5 +50,7 @@ void		test_keys(void);
 void		test_foldin(void);
 void		test_item_offsets(void);
 void		test_warm_start(void);
+void		test_threads(void);
+void		test_weighted(void);
 
 #endif
