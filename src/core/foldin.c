@@ -37,34 +37,50 @@ bpr_fold_in_work_floats(const BprFoldInConfig *cfg)
  * Adds the gradient of the mean BPR loss over one step's triplets to grad and
  * returns that mean: every liked item when they fit in a batch, else a
  * uniform sample of batch_size of them, each with a negative from the sampler.
+ * With weights (d->pos_weight), each liked item counts in proportion to its
+ * weight, as a training draws it: the same expectation as weighted draws.
  */
 static double
 step_gradient(const BprFoldInConfig *cfg, const BprSampler *s, int32_t user, BprRng *rng,
-				  const float *u, float *grad)
+			  const float *u, float *grad)
 {
 	const BprInteractions *d = s->data;
 	int64_t		first = d->pos_ptr[user];
 	int64_t		n_pos = d->pos_ptr[user + 1] - first;
 	int32_t		n = n_pos < cfg->batch_size ? (int32_t) n_pos : cfg->batch_size;
 	double		loss = 0.0;
+	double		unit = 1.0;		/* weight -> share: n_pos / sum of the user's weights */
 
+	if (d->pos_weight != NULL)
+	{
+		double		sum = 0.0;
+
+		for (int64_t p = first; p < first + n_pos; p++)
+			sum += d->pos_weight[p] > 0.0f && isfinite(d->pos_weight[p]) ? d->pos_weight[p] : 0.0;
+		unit = sum > 0.0 && isfinite(sum) ? (double) n_pos / sum : 0.0;
+	}
 	for (int32_t t = 0; t < n; t++)
 	{
-		int32_t		pos = d->pos[first + (n == n_pos ? t : (int64_t) bpr_rng_below(rng, (uint64_t) n_pos))];
+		int64_t		at = first + (n == n_pos ? t : (int64_t) bpr_rng_below(rng, (uint64_t) n_pos));
+		int32_t		pos = d->pos[at];
 		int32_t		neg = bpr_sample_negative(s, rng, user, pos, u);
 		const float *p = s->item_vectors + (size_t) pos * s->item_dim;
 		const float *q;
 		double		x;
+		double		w = 1.0;
 		float		g;
 
 		if (neg < 0)
 			continue;			/* not for a user the caller checked with bpr_sampler_user_ok */
+		if (d->pos_weight != NULL)
+			w = unit > 0.0 ? (d->pos_weight[at] > 0.0f && isfinite(d->pos_weight[at]) ?
+							  d->pos_weight[at] * unit : 0.0) : 1.0;
 		q = s->item_vectors + (size_t) neg * s->item_dim;
 		x = (double) bpr_dot_score(u, cfg->dim, q, s->item_dim) -
 			(double) bpr_dot_score(u, cfg->dim, p, s->item_dim);
-		loss += bpr_softplus(x);
+		loss += w * bpr_softplus(x);
 		/* d softplus(s_neg - s_pos) / du = sigmoid(x) (q - p), averaged */
-		g = (float) (bpr_sigmoid(x) / n);
+		g = (float) (w * bpr_sigmoid(x) / n);
 		for (int32_t k = 0; k < cfg->dim; k++)
 			grad[k] += g * (q[k] - p[k]);
 	}

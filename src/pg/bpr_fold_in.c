@@ -110,6 +110,7 @@ typedef struct FoldIn
 	int32	   *pos,
 			   *neg,
 			   *rated;
+	float	   *pos_weight;		/* per liked item (read with a weight column) */
 	BprInteractions one;
 	float	   *work;
 	float	   *vector;			/* a stored user's vector, folded in place */
@@ -315,6 +316,16 @@ user_interactions(FoldIn *f, int32 u)
 	f->neg = repalloc(f->neg, sizeof(int32) * Max(d->neg_ptr[u + 1] - d->neg_ptr[u], 1));
 	f->rated = repalloc(f->rated, sizeof(int32) * Max(nr + f->n_cold, 1));
 	f->pos_ptr[1] = map_list(f, d->pos + d->pos_ptr[u], d->pos_ptr[u + 1] - d->pos_ptr[u], f->pos);
+	if (d->pos_weight != NULL)
+	{
+		/* the weights of the liked items map_list kept, in the same order */
+		int64		m = 0;
+
+		f->pos_weight = repalloc(f->pos_weight, sizeof(float) * Max(d->pos_ptr[u + 1] - d->pos_ptr[u], 1));
+		for (int64 p = d->pos_ptr[u]; p < d->pos_ptr[u + 1]; p++)
+			if (f->item_pos[d->pos[p]] >= 0)
+				f->pos_weight[m++] = d->pos_weight[p];
+	}
 	f->neg_ptr[1] = map_list(f, d->neg + d->neg_ptr[u], d->neg_ptr[u + 1] - d->neg_ptr[u], f->neg);
 	while (a < nr || c < f->n_cold)
 	{
@@ -333,6 +344,7 @@ user_interactions(FoldIn *f, int32 u)
 	f->one.n_items = f->items->n;
 	f->one.pos_ptr = f->pos_ptr;
 	f->one.pos = f->pos;
+	f->one.pos_weight = d->pos_weight != NULL ? f->pos_weight : NULL;
 	f->one.neg_ptr = f->neg_ptr;
 	f->one.neg = f->neg;
 	f->one.rated_ptr = f->rated_ptr;
@@ -704,6 +716,7 @@ fold_prepare(FoldIn *f, int32 steps)
 	f->work = palloc(sizeof(float) * bpr_fold_in_work_floats(&f->fm.cfg));
 	f->vector = palloc(sizeof(float) * info->vec_dim);
 	f->pos = palloc(sizeof(int32));
+	f->pos_weight = palloc(sizeof(float));
 	f->neg = palloc(sizeof(int32));
 	f->rated = palloc(sizeof(int32));
 	bpr_keydict_init(&f->fresh.keys, bpr_key_type_is_int(info->user_key_type), NEW_USER_BATCH,

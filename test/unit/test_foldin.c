@@ -295,6 +295,48 @@ test_calibration_fit(void)
 	CHECK(bpr_calibration_offset(&fit, 0, 10) < cold);
 }
 
+/*
+ * With weights, the heavier of two liked items ends up scored higher,
+ * whichever it is; the margin between them follows the weights (ignored
+ * weights would give the same margin three times: same seed, same draws)
+ */
+static void
+test_weighted_positives(void)
+{
+	static const int64_t wp_ptr[2] = {0, 2};
+	static const int32_t wp_items[2] = {0, 6};
+	static const int64_t wn_ptr[2] = {0, 0};
+	static const int32_t wn_items[1] = {0};
+	static const float w[3][2] = {{20.0f, 1.0f}, {1.0f, 1.0f}, {1.0f, 20.0f}};
+	float		weights[2];
+	BprInteractions one = {1, N_ITEMS, wp_ptr, wp_items, wn_ptr, wn_items, wp_ptr, wp_items, weights};
+	BprSamplerConfig scfg;
+	BprFoldInConfig cfg = config(150);
+	float		margin[3];
+
+	memset(&scfg, 0, sizeof(scfg));
+	scfg.negatives = BPR_NEG_UNRATED;
+	for (int k = 0; k < 3; k++)
+	{
+		BprSampler	s;
+		float		u[WIDTH];
+
+		weights[0] = w[k][0];
+		weights[1] = w[k][1];
+		bpr_sampler_init(&s, &scfg, &one, NULL, &unit_alloc);
+		s.item_vectors = items;
+		s.user_dim = DIM;
+		s.item_dim = WIDTH;
+		fresh(u);
+		fold(&cfg, &s, 0, 3, u);
+		margin[k] = bpr_dot(u, items, WIDTH) - bpr_dot(u, items + 6 * WIDTH, WIDTH);
+	}
+	CHECK(margin[0] > 0.0f);
+	CHECK(margin[2] < 0.0f);
+	CHECK(margin[0] > margin[1] + 0.01f);
+	CHECK(margin[1] > margin[2] + 0.01f);
+}
+
 void
 test_foldin(void)
 {
@@ -306,4 +348,5 @@ test_foldin(void)
 	test_l2_shrinks();
 	test_config_check();
 	test_calibration_fit();
+	test_weighted_positives();
 }
