@@ -21,6 +21,7 @@
 #include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -239,10 +240,37 @@ restore_blas_threads(void *arg)
 	bpr_blas_threads_restore();
 }
 
+/* A relation's owner as a JSON string ("null" for none), for data->'table_owners' */
+static char *
+owner_json(Oid relid)
+{
+	Oid			owner = OidIsValid(relid) ? bpr_relation_owner(relid) : InvalidOid;
+	char	   *name = OidIsValid(owner) ? GetUserNameFromId(owner, true) : NULL;
+	StringInfoData buf;
+
+	if (name == NULL)
+		return "null";
+	initStringInfo(&buf);
+	escape_json(&buf, name);
+	return buf.data;
+}
+
+/*
+ * The owners of the source tables, by name: serving on a restored database
+ * or a Citus worker reads a table found by name only when its owner is the
+ * same (store.c)
+ */
+static char *
+table_owners_json(const BprTrainArgs *a)
+{
+	return psprintf(", \"table_owners\": {\"ratings\": %s, \"users\": %s, \"items\": %s}",
+					owner_json(a->ratings), owner_json(a->users), owner_json(a->items));
+}
+
 static char *
 data_json(const BprDataset *ds, const BprTrainer *t, bool calibrated, float cold_offset,
 		  const BprCalibrationFit *fit, int32 cold_items, const PhaseTimes *pt,
-		  const BprWarmReport *warm)
+		  const BprWarmReport *warm, const char *owners)
 {
 	char	   *warm_json = warm ? psprintf(", \"warm_start\": %s", bpr_warm_report_json(warm)) : "";
 	char	   *offset = calibrated ? psprintf(", \"cold_user_offset\": %.9g, \"offset_spread\": %.17g, "
@@ -259,7 +287,7 @@ data_json(const BprDataset *ds, const BprTrainer *t, bool calibrated, float cold
 					ds->n_negatives, t->n_pairs,
 					ds->skipped_null + ds->skipped_nonfinite + ds->skipped_weight, ds->duplicates,
 					t->threads,
-					psprintf("%s%s%s", times, offset, warm_json));
+					psprintf("%s%s%s%s", times, offset, warm_json, owners));
 }
 
 /*
@@ -620,7 +648,7 @@ bpr_train(PG_FUNCTION_ARGS)
 	row.wait_seconds = wait_seconds;
 	row.metrics_json = st.validation && st.best_epoch > 0 ? st.log[st.best_epoch - 1].metrics_json : NULL;
 	row.data_json = data_json(&ds, t, args.calibrate, cold_offset, &fit, cold.n, &pt,
-							  args.warm_start ? &warm : NULL);
+							  args.warm_start ? &warm : NULL, table_owners_json(&args));
 	bpr_store_insert_model(&row);
 	bpr_store_encoding(args.model, version, "user", &uenc);
 	bpr_store_encoding(args.model, version, "item", &ienc);

@@ -343,12 +343,35 @@ col_text(int n)
 }
 
 /*
+ * Whether serving may read a table found by its stored name instead of by
+ * its stored OID: only when someone the model's owner trusts owns it, i.e.
+ * the role that owned the table at training (by name, as a restore or a
+ * Citus worker recreates it), the model's owner or a role whose privileges
+ * it has, or a superuser. A look-alike view another role put in the place of
+ * a dropped or renamed table would run that role's code.
+ */
+static bool
+trusted_table(Oid relid, const char *trained_owner, Oid model_owner)
+{
+	Oid			owner = bpr_relation_owner(relid);
+	char	   *name;
+
+	if (!OidIsValid(owner))
+		return false;
+	if (superuser_arg(owner) || (OidIsValid(model_owner) && has_privs_of_role(model_owner, owner)))
+		return true;
+	name = GetUserNameFromId(owner, true);
+	return trained_owner != NULL && name != NULL && strcmp(name, trained_owner) == 0;
+}
+
+/*
  * A model's table on this node: the stored OID when it still names the table
- * of the stored name, else the table of that name (a Citus worker, a restore),
- * else the stored OID (a table renamed since); InvalidOid when it is gone.
+ * of the stored name, else the table of that name (a Citus worker, a restore)
+ * when a role the model trusts owns it (trusted_table), else the stored OID
+ * (a table renamed since); InvalidOid when it is gone.
  */
 static Oid
-resolve_table(Oid stored, const char *name)
+resolve_table(Oid stored, const char *name, const char *trained_owner, Oid model_owner)
 {
 	bool		stored_exists = OidIsValid(stored) && get_rel_name(stored) != NULL;
 	Oid			by_name;
@@ -358,7 +381,7 @@ resolve_table(Oid stored, const char *name)
 	if (stored_exists && strcmp(bpr_relation_sql_name(stored), name) == 0)
 		return stored;
 	by_name = RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(name)), NoLock, true);
-	if (OidIsValid(by_name))
+	if (OidIsValid(by_name) && trusted_table(by_name, trained_owner, model_owner))
 		return by_name;
 	return stored_exists ? stored : InvalidOid;
 }
@@ -386,7 +409,9 @@ bpr_store_model_info(const char *model, int32 version, BprModelInfo *info, Memor
 				"coalesce((m.hyperparameters->>'negative_threshold')::float8, 3), "
 				"(m.data->>'cold_user_offset')::float8, m.hyperparameters::text, "
 				"m.ratings_table, m.users_table, m.items_table, "
-				"coalesce((m.hyperparameters->>'item_offsets')::float8, 0) > 0 "
+				"coalesce((m.hyperparameters->>'item_offsets')::float8, 0) > 0, "
+				"m.data->'table_owners'->>'ratings', m.data->'table_owners'->>'users', "
+				"m.data->'table_owners'->>'items' "
 				"FROM bpr.models m JOIN bpr.model_names n USING (model) "
 				"WHERE m.model = $1 AND (m.version = $2 OR ($2 = 0 AND m.active))",
 				2, types, values, NULL, true, SPI_OK_SELECT);
@@ -440,9 +465,9 @@ bpr_store_model_info(const char *model, int32 version, BprModelInfo *info, Memor
 		info->vec_dim == info->dim + (info->bias ? 1 : 0) + 2;
 	MemoryContextSwitchTo(old);
 	/* the tables as this node knows them: by name when the stored OID is another node's */
-	info->ratings = resolve_table(info->ratings, col_text(28));
-	info->users = resolve_table(info->users, col_text(29));
-	info->items = resolve_table(info->items, col_text(30));
+	info->ratings = resolve_table(info->ratings, col_text(28), col_text(32), info->owner);
+	info->users = resolve_table(info->users, col_text(29), col_text(33), info->owner);
+	info->items = resolve_table(info->items, col_text(30), col_text(34), info->owner);
 
 	/* the registry is data that a privileged role can change: check what sizes depend on */
 	if (info->dim < 1 || info->dim > 4096 || info->field_dim < 1 || info->field_dim > 4096 ||

@@ -91,6 +91,9 @@ char	   *bpr_relation_name(Oid relid);
 /* Schema-qualified, quoted name of a relation for SQL; ERROR 42P01 when it does not exist */
 char	   *bpr_relation_sql_name(Oid relid);
 
+/* The role that owns a relation; InvalidOid when the relation is gone */
+Oid			bpr_relation_owner(Oid relid);
+
 /* The (base) type of a relation's column; ERROR 42P01 or 42703 when there is none */
 Oid			bpr_column_type(Oid relid, const char *column);
 

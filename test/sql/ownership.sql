@@ -43,6 +43,38 @@ SELECT users FROM bpr.bpr_evaluate('alicem', 'planted.ratings_test');
 SELECT n AS spy_calls FROM planted.spy_calls;
 SELECT version, active FROM bpr.models WHERE model = 'alicem' ORDER BY version;
 
+-- a table found by its name stands in for the trained one only when a role the model trusts
+-- owns it: bob's look-alike view in the place of alice's renamed or dropped table is never read
+CREATE TABLE planted.alice_ratings AS SELECT * FROM planted.ratings;
+CREATE INDEX ON planted.alice_ratings (user_id);
+ALTER TABLE planted.alice_ratings OWNER TO regress_alice;
+SET ROLE regress_alice;
+SELECT version FROM bpr.bpr_train('alicet', ratings => 'planted.alice_ratings', epochs => 1);
+SELECT data->'table_owners' AS table_owners FROM bpr.models WHERE model = 'alicet';
+RESET ROLE;
+ALTER TABLE planted.alice_ratings RENAME TO alice_ratings_old;
+SET ROLE regress_bob;
+CREATE VIEW planted.alice_ratings AS SELECT * FROM planted.ratings WHERE planted.spy();
+RESET ROLE;
+UPDATE planted.spy_calls SET n = 0;
+-- renamed: exclude_rated reads the renamed table
+SELECT count(*) FROM bpr.bpr_recommend(43, 5, 'alicet');
+SELECT n AS spy_calls FROM planted.spy_calls;
+-- dropped: the table is gone (42P01), and no view is read in its place
+DROP TABLE planted.alice_ratings_old;
+SELECT expect_error($$SELECT count(*) FROM bpr.bpr_recommend(43, 5, 'alicet')$$);
+SELECT n AS spy_calls FROM planted.spy_calls;
+-- a table of alice's under that name is read, as in a new session after a restore
+DROP VIEW planted.alice_ratings;
+CREATE TABLE planted.alice_ratings AS SELECT * FROM planted.ratings;
+ALTER TABLE planted.alice_ratings OWNER TO regress_alice;
+\c -
+SET search_path = planted, public;
+SET bpr.progress = off;
+SELECT count(*) FROM bpr.bpr_recommend(43, 5, 'alicet');
+SELECT bpr.bpr_drop('alicet');
+DROP TABLE planted.alice_ratings;
+
 -- members of the owning role may, and superusers
 SET ROLE regress_carol;
 SELECT version FROM bpr.bpr_train('alicem', ratings => 'planted.ratings', epochs => 1);
