@@ -43,6 +43,28 @@ SELECT users FROM bpr.bpr_evaluate('alicem', 'planted.ratings_test');
 SELECT n AS spy_calls FROM planted.spy_calls;
 SELECT version, active FROM bpr.models WHERE model = 'alicem' ORDER BY version;
 
+-- bob cannot make alice wait: his 100,000-epoch training of her model, started in another
+-- session, fails before it takes the model's lock, so hers runs at once
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS dblink;
+RESET client_min_messages;
+SELECT 'host=' || split_part(current_setting('unix_socket_directories'), ',', 1) ||
+       ' port=' || current_setting('port') || ' dbname=' || current_database() AS conninfo \gset
+SELECT dblink_connect('bob', :'conninfo');
+SELECT dblink_exec('bob', 'SET bpr.progress = off');
+SELECT dblink_exec('bob', 'SET ROLE regress_bob');
+SELECT dblink_send_query('bob', $$SELECT version FROM bpr.bpr_train('alicem', ratings => 'planted.bob_ratings', epochs => 100000)$$);
+SELECT pg_sleep(0.5);
+BEGIN;
+SET LOCAL ROLE regress_alice;
+SET LOCAL statement_timeout = '20s';
+SELECT version FROM bpr.bpr_train('alicem', ratings => 'planted.ratings', epochs => 1);
+ROLLBACK;
+SELECT dblink_cancel_query('bob');
+-- bob's error, from the other session
+SELECT count(*) FROM dblink_get_result('bob', false) AS t(version int);
+SELECT dblink_disconnect('bob');
+
 -- a table found by its name stands in for the trained one only when a role the model trusts
 -- owns it: bob's look-alike view in the place of alice's renamed or dropped table is never read
 CREATE TABLE planted.alice_ratings AS SELECT * FROM planted.ratings;
