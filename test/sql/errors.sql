@@ -91,9 +91,28 @@ GRANT SELECT ON planted.ratings TO regress_bpr_reader;
 SET ROLE regress_bpr_reader;
 SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.ratings', users => 'planted.users')$$);
 SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.ratings_test')$$);
+-- settings that protect the server are a superuser's
+SELECT expect_error($$SET bpr.max_threads = 64$$);
+SELECT expect_error($$SET bpr.max_memory = '10GB'$$);
+SELECT expect_error($$SET bpr.blas_threads = 2$$);
 RESET ROLE;
 DROP OWNED BY regress_bpr_reader;
 DROP ROLE regress_bpr_reader;
+
+-- threads: the argument, else bpr.threads, capped by bpr.max_threads and by one per 32 triplets
+-- of a batch; the registry records how many a version used
+SELECT version FROM bpr.bpr_train('th', ratings => 'planted.ratings', epochs => 1, threads => 4);
+SET bpr.max_threads = 3;
+SELECT version FROM bpr.bpr_train('th', ratings => 'planted.ratings', epochs => 1, threads => 4);
+SET bpr.threads = 1;
+SELECT version FROM bpr.bpr_train('th', ratings => 'planted.ratings', epochs => 1);
+RESET bpr.max_threads;
+RESET bpr.threads;
+SELECT version FROM bpr.bpr_train('th', ratings => 'planted.ratings', epochs => 1, batch_size => 64, threads => 4);
+SELECT version, data->>'threads' AS threads FROM bpr.models WHERE model = 'th' ORDER BY version;
+SELECT expect_error($$SELECT bpr.bpr_train('th', ratings => 'planted.ratings', threads => 65)$$);
+SELECT expect_error($$SELECT bpr.bpr_train('th', ratings => 'planted.ratings', threads => 0)$$);
+SELECT bpr.bpr_drop('th');
 
 -- the memory budget covers every phase: a budget too small fails there, with 53200, before
 -- the memory is allocated
