@@ -79,3 +79,15 @@ SELECT count(*) > 0 AS logged, bool_and(metrics ? 'precision' AND metrics ? 'ndc
 SELECT (m.metrics->>'precision')::float8 = (SELECT max((l.metrics->>'precision')::float8) FROM bpr.training_log l WHERE l.model = 'val') AS best_epoch_kept,
        abs((m.metrics->>'precision')::float8 - (SELECT precision_at_k FROM bpr.bpr_evaluate('val', 'planted.ratings_test'))) < 1e-6 AS best_weights_stored
   FROM bpr.models m WHERE m.model = 'val';
+
+-- users the model never saw are scored from their features (cold start), not skipped: a
+-- model trained on users 1-160 evaluated on users 161-200 alone
+CREATE VIEW planted.ratings_160 AS SELECT * FROM planted.ratings WHERE user_id <= 160;
+CREATE TABLE planted.cold_test AS SELECT * FROM planted.ratings_test WHERE user_id > 160;
+SELECT version FROM bpr.bpr_train('coldev', ratings => 'planted.ratings_160', users => 'planted.users',
+                                  items => 'planted.items', epochs => 10, seed => 1);
+SELECT users, rank_auc > 0.75 AS ranks_liked_high, seed_auc > 0.9 AS liked_above_disliked
+  FROM bpr.bpr_evaluate('coldev', 'planted.cold_test');
+SELECT bpr.bpr_drop('coldev');
+DROP VIEW planted.ratings_160;
+DROP TABLE planted.cold_test;

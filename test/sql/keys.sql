@@ -71,8 +71,19 @@ SELECT m.model, m.weight_column,
   FROM bpr.models m, planted.users u,
        LATERAL bpr.bpr_recommend(u.user_id, 5, m.model, exclude_rated => false) r
  WHERE m.model IN ('bulk_w', 'bulk_u') GROUP BY 1, 2 ORDER BY 1;
-SELECT bpr.bpr_drop('bulk_w'), bpr.bpr_drop('bulk_u');
-DROP TABLE planted.bulk;
+-- repeated rows add up: the same purchases as 20 rows of one each, or one row of 20
+CREATE TABLE planted.bulk_rows AS
+SELECT user_id, item_id, 1 AS qty FROM planted.bulk, generate_series(1, qty);
+CREATE INDEX ON planted.bulk_rows (user_id);
+SELECT version FROM bpr.bpr_train('bulk_r', ratings => 'planted.bulk_rows', rating_column => NULL,
+                                  weight_column => 'qty', epochs => 8, seed => 3);
+SELECT (data->>'duplicate_rows')::bigint = (SELECT count(*) FROM planted.bulk_rows) - (SELECT count(*) FROM planted.bulk)
+         AS duplicates_counted,
+       (SELECT avg((r.item_id % 2 = 0)::int) > 0.9 FROM planted.users u,
+               LATERAL bpr.bpr_recommend(u.user_id, 5, 'bulk_r', exclude_rated => false) r) AS heavy_top5_over_90pct
+  FROM bpr.models WHERE model = 'bulk_r';
+SELECT bpr.bpr_drop('bulk_w'), bpr.bpr_drop('bulk_u'), bpr.bpr_drop('bulk_r');
+DROP TABLE planted.bulk, planted.bulk_rows;
 
 -- business filters on an integer model: only these candidates, never those
 SELECT version FROM bpr.bpr_train('f', ratings => 'planted.ratings', items => 'planted.items',
@@ -121,3 +132,36 @@ SELECT count(*) AS without_cold FROM bpr.bpr_recommend(42, 200, 'f', cold_items 
 SELECT bool_and(abs(r.score - bpr.bpr_score(42, r.item_id, 'f')) < 1e-5) AS same_scores
   FROM bpr.bpr_recommend(42, 200, 'f') r;
 DELETE FROM planted.items WHERE item_id > 9000;
+
+-- smallint users with varchar items, bigint users and items: recorded by family (bigint, text)
+CREATE TABLE planted.k2 AS SELECT user_id::int2 AS u, ('i' || item_id)::varchar(10) AS i, rating FROM planted.ratings;
+CREATE INDEX ON planted.k2 (u);
+SELECT version FROM bpr.bpr_train('k2', ratings => 'planted.k2', user_column => 'u', item_column => 'i', epochs => 2);
+SELECT user_key_type, item_key_type FROM bpr.models WHERE model = 'k2';
+SELECT bpr.bpr_score(42::int2, 'i6'::varchar, 'k2') IS NOT NULL AS int2_varchar,
+       bpr.bpr_score(42::int2, 'i6'::varchar, 'k2') = bpr.bpr_score(42::int8, 'i6'::text, 'k2') AS any_width;
+SELECT pg_typeof(item_id), count(*) FROM bpr.bpr_recommend('42'::varchar, 3, 'k2') GROUP BY 1;
+SELECT pg_typeof(user_id), count(*) FROM bpr.bpr_similar_users(42::int2, 3, 'k2') GROUP BY 1;
+CREATE TABLE planted.k8 AS SELECT (user_id + 10000000000)::int8 AS u, (item_id + 20000000000)::int8 AS i, rating
+  FROM planted.ratings;
+CREATE INDEX ON planted.k8 (u);
+SELECT version FROM bpr.bpr_train('k8', ratings => 'planted.k8', user_column => 'u', item_column => 'i', epochs => 2);
+SELECT user_key_type, item_key_type FROM bpr.models WHERE model = 'k8';
+SELECT pg_typeof(item_id), min(item_id) > 20000000000 AS beyond_int4, count(*)
+  FROM bpr.bpr_recommend(10000000042, 3, 'k8') GROUP BY 1;
+SELECT expect_error($$SELECT bpr.bpr_score(10000000042, 'x', 'k8')$$);
+SELECT bpr.bpr_drop('k2'), bpr.bpr_drop('k8');
+DROP TABLE planted.k2, planted.k8;
+
+-- a text column of mostly distinct values is skipped unless named (more than half of its
+-- values distinct: 110 of 120 here); one with exactly half of its values distinct is a feature
+CREATE TABLE planted.items_tags AS
+SELECT item_id, 'tag-' || (item_id % 110) AS mostly_unique, 'pair-' || ((item_id - 1) / 2) AS half_unique
+  FROM planted.items;
+SELECT version FROM bpr.bpr_train('tags', ratings => 'planted.ratings', items => 'planted.items_tags', epochs => 1);
+SELECT column_name FROM bpr.features WHERE model = 'tags' AND tower = 'item' ORDER BY position;
+SELECT version FROM bpr.bpr_train('tags', ratings => 'planted.ratings', items => 'planted.items_tags', epochs => 1,
+                                  item_features => '{mostly_unique}');
+SELECT column_name FROM bpr.features WHERE model = 'tags' AND tower = 'item' AND version = 2 ORDER BY position;
+SELECT bpr.bpr_drop('tags');
+DROP TABLE planted.items_tags;
