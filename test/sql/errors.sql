@@ -10,8 +10,8 @@ SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.ratings', ra
 SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.items', user_column => 'price', item_column => 'item_id', rating_column => NULL)$$);
 SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.items', user_column => 'year', item_column => 'item_id', rating_column => 'title')$$);
 SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.ratings', user_column => 'item_id', item_column => 'item_id')$$);
--- a missing rating column suggests implicit feedback
-SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.items', user_column => 'year', item_column => 'item_id')$$);
+-- a missing rating column suggests implicit feedback (in the HINT)
+SELECT bpr.bpr_train('e', ratings => 'planted.items', user_column => 'year', item_column => 'item_id');
 SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.ratings', users => 'planted.users', user_features => '{nosuch}')$$);
 SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.ratings', items => 'planted.items', categorical => '{nosuch}')$$);
 SELECT expect_error($$SELECT bpr.bpr_train('e', ratings => 'planted.ratings', items => 'planted.items', categorical => '{price}')$$);
