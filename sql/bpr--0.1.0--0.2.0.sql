@@ -4,7 +4,7 @@
 
 -- the registry says what its width column holds: the stored vector width, not dim
 ALTER TABLE @extschema@.models RENAME COLUMN dim TO vector_width;
-COMMENT ON COLUMN @extschema@.models.vector_width IS 'width of the stored vectors: dim, plus the item bias column, plus the score offset column';
+COMMENT ON COLUMN @extschema@.models.vector_width IS 'width of the stored vectors: dim, plus the item bias column, plus the score offset columns (the users'', and the items'' for cold users when the version has them)';
 
 -- implicit-feedback models record no thresholds, and no model records offsets it did not fit
 UPDATE @extschema@.models

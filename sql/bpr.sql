@@ -116,7 +116,7 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.parameters', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.embeddings', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.training_log', '');
 
-COMMENT ON COLUMN @extschema@.models.vector_width IS 'width of the stored vectors: dim, plus the item bias column, plus the score offset column';
+COMMENT ON COLUMN @extschema@.models.vector_width IS 'width of the stored vectors: dim, plus the item bias column, plus the score offset columns (the users'', and the items'' for cold users when the version has them)';
 COMMENT ON COLUMN @extschema@.models.revision IS 'bumped by bpr_fold_in, which rewrites vectors of the version in place';
 COMMENT ON COLUMN @extschema@.models.wait_seconds IS 'seconds the training waited for another training of the same model (not counted in seconds)';
 COMMENT ON COLUMN @extschema@.models.deployment IS 'the activate policy of the training and its outcome';

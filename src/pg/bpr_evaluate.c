@@ -21,7 +21,7 @@
 
 #include "core/evaluation.h"
 #include "dataset.h"
-#include "evaluate.h"
+#include "bpr_evaluate.h"
 #include "keys.h"
 #include "model_cache.h"
 #include "util.h"

@@ -31,7 +31,7 @@
 #include "core/vecmath.h"
 #include "dataset.h"
 #include "encode.h"
-#include "evaluate.h"
+#include "bpr_evaluate.h"
 #include "guc.h"
 #include "model_cache.h"
 #include "names.h"

@@ -89,6 +89,9 @@ bool		bpr_encoding_row_key(const BprEncoding *enc, HeapTuple tuple, TupleDesc de
 /* Raises the error for a key that has two rows in a features table */
 void		bpr_encoding_duplicate_key(const BprEncoding *enc, const struct BprKey *key);
 
+/* Code of a value (len bytes) in a field's sorted vocabulary: 1..n, or 0 when absent */
+int32		bpr_field_vocab_code(const BprField *field, const char *value, size_t len);
+
 /* Encodes the rows of sql (in key order) for the entities of keys: row r is keys' r-th */
 void		bpr_encoding_encode_keys(const BprEncoding *enc, const char *sql, const BprKeySet *keys,
 									 BprPgAlloc *alloc, BprFeatures *out);

@@ -41,8 +41,8 @@ typedef struct FeatureBuilder
 } FeatureBuilder;
 
 /* Code of a value in a field's sorted vocabulary: 1..n, or 0 when absent */
-static int32
-vocab_code(const BprField *field, const char *value, size_t len)
+int32
+bpr_field_vocab_code(const BprField *field, const char *value, size_t len)
 {
 	int32		lo = 0,
 				hi = field->n_vocab - 1;
@@ -176,7 +176,7 @@ builder_add(FeatureBuilder *b, const Datum *values, const bool *nulls)
 			{
 				text	   *t = DatumGetTextPP(values[f]);
 
-				code = vocab_code(field, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+				code = bpr_field_vocab_code(field, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
 			}
 			b->cat[(size_t) b->n * b->n_cat + ci++] = code;
 		}
@@ -199,7 +199,7 @@ builder_add(FeatureBuilder *b, const Datum *values, const bool *nulls)
 						continue;
 					t = DatumGetTextPP(elems[j]);
 					/* an element never seen in training has no trained row: left out */
-					code = vocab_code(field, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+					code = bpr_field_vocab_code(field, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
 					if (code > 0)
 						bag_add(b, mi, code);
 				}

@@ -42,28 +42,6 @@ find_field(const BprEncoding *enc, const char *column, BprFieldKind kind)
 	return -1;
 }
 
-/* Code of value in a sorted vocabulary (1-based), or -1 */
-static int32
-vocab_code(const BprField *field, const char *value)
-{
-	int32		lo = 0,
-				hi = field->n_vocab - 1;
-
-	while (lo <= hi)
-	{
-		int32		mid = lo + (hi - lo) / 2;
-		int			c = strcmp(field->vocab[mid], value);
-
-		if (c == 0)
-			return mid + 1;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid - 1;
-	}
-	return -1;
-}
-
 /* True when the dense layers of both towers read the same inputs in the same layout */
 static bool
 same_layout(const BprEncoding *a, const BprEncoding *b, const BprTower *ta, const BprTower *tb)
@@ -136,7 +114,12 @@ carry_tensors(const OldSide *old, const BprEncoding *enc, BprTower *tower)
 		map = palloc(sizeof(int32) * (field->n_vocab + 1));
 		map[0] = 0;				/* missing stays missing */
 		for (int32 v = 0; v < field->n_vocab; v++)
-			map[v + 1] = vocab_code(&old->enc.fields[of], field->vocab[v]);
+		{
+			int32		code = bpr_field_vocab_code(&old->enc.fields[of], field->vocab[v],
+													strlen(field->vocab[v]));
+
+			map[v + 1] = code > 0 ? code : -1;	/* a new category starts fresh */
+		}
 		if (bpr_warm_copy_rows(&tower->tensors[k], &old->tower->tensors[ok], map) > 0)
 			carried++;
 		pfree(map);

@@ -1,12 +1,12 @@
 /*
- * evaluate.h - ranking quality of a stored model version on a test table
+ * bpr_evaluate.h - ranking quality of a stored model version on a test table
  *
  * bpr_evaluate.c implements the SQL function bpr_evaluate on top of this,
  * and bpr_train uses it to compare a new version with the active one
  * (activate => 'if_better') on the same table with the same definitions.
  */
-#ifndef BPR_EVALUATE_H
-#define BPR_EVALUATE_H
+#ifndef BPR_BPR_EVALUATE_H
+#define BPR_BPR_EVALUATE_H
 
 #include "postgres.h"
 
