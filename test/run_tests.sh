@@ -90,6 +90,7 @@ echo "== regression tests, plain server (a copy per backend)"
 cluster_start "$plain"
 source "$plain/env"
 run_regress plain "$regress"
+run_counted "the progress NOTICE check" bash test/notices.sh
 
 # the released library must load in fresh backends: a server that preloads none
 echo "== upgrade from 0.1.0"

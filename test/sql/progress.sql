@@ -34,7 +34,8 @@ DROP ROLE regress_settings;
 SELECT dblink_connect('trainer', :'conninfo');
 SELECT dblink_exec('trainer', 'SET bpr.progress = off');
 SELECT * FROM dblink('trainer', 'SELECT pg_backend_pid()') AS t(pid int) \gset trainer_
-SELECT dblink_send_query('trainer', $$SELECT * FROM bpr.bpr_train('prog', ratings => 'planted.ratings', epochs => 100000)$$);
+SELECT dblink_send_query('trainer', $$SELECT * FROM bpr.bpr_train('prog', ratings => 'planted.ratings', epochs => 100000,
+                                        validation => 'planted.ratings_test', patience => 100000)$$);
 CREATE FUNCTION pg_temp.wait_for_epoch() RETURNS boolean LANGUAGE plpgsql AS $$
 BEGIN
 	FOR i IN 1..600 LOOP
@@ -47,7 +48,7 @@ BEGIN
 END $$;
 SELECT pg_temp.wait_for_epoch() AS seen;
 SELECT pid = :trainer_pid AS trainer, role::text = current_user AS role, phase, epoch >= 2 AS epochs_done,
-       epochs, loss > 0 AS loss, validation IS NULL AS no_validation, triplets_per_second > 0 AS speed,
+       epochs, loss > 0 AS loss, validation BETWEEN 0 AND 1 AS validation_precision, triplets_per_second > 0 AS speed,
        seconds > 0 AS running, eta_seconds > 0 AS eta
   FROM bpr.training_progress WHERE model = 'prog';
 -- another role sees that a training runs, not its figures
