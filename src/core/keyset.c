@@ -24,6 +24,35 @@ bpr_keyset_find_int(const BprKeySet *s, int64_t key)
 	return s->is_int ? bpr_find_i64(s->ints, s->n, key) : -1;
 }
 
+/* First position at or after from whose integer key is >= key (s->n when none), galloping */
+int64_t
+bpr_keyset_lower_bound_int(const BprKeySet *s, int64_t key, int64_t from)
+{
+	int64_t		lo = from,
+				hi = from,
+				step = 1;
+
+	/* steps of 1, 2, 4, ... until a key >= key or the end: the answer is in [lo, hi] */
+	while (hi < s->n && s->ints[hi] < key)
+	{
+		lo = hi + 1;
+		hi = from + step;
+		step *= 2;
+	}
+	if (hi > s->n)
+		hi = s->n;
+	while (lo < hi)
+	{
+		int64_t		mid = lo + (hi - lo) / 2;
+
+		if (s->ints[mid] < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 /* Position of a byte key, or -1 */
 int64_t
 bpr_keyset_find_bytes(const BprKeySet *s, const char *key, size_t len)

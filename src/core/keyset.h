@@ -28,6 +28,14 @@ int			bpr_key_bytes_cmp(const char *a, size_t alen, const char *b, size_t blen);
 /* Position of an integer key, or -1 */
 int64_t		bpr_keyset_find_int(const BprKeySet *s, int64_t key);
 
+/*
+ * First position at or after from whose integer key is >= key (s->n when
+ * none), by galloping from from: for keys looked up in ascending order, each
+ * lookup costs the log of the distance to the previous one, and reads memory
+ * near it
+ */
+int64_t		bpr_keyset_lower_bound_int(const BprKeySet *s, int64_t key, int64_t from);
+
 /* Position of a byte key, or -1 */
 int64_t		bpr_keyset_find_bytes(const BprKeySet *s, const char *key, size_t len);
 

@@ -38,6 +38,9 @@ static RankScratch scratch;
 
 #define HUGE_PAGE_SIZE ((Size) 2 * 1024 * 1024)
 
+/* Candidates ahead whose vector a candidate-list ranking prefetches */
+#define CANDIDATE_PREFETCH 8
+
 /* A buffer of size bytes in context, aligned to a huge page and advised to use them */
 static void *
 huge_buffer(MemoryContext context, Size size)
@@ -53,12 +56,12 @@ huge_buffer(MemoryContext context, Size size)
 	return aligned;
 }
 
-/* Flags for n entities, all clear: the backend's buffers (grown) in the outermost call */
-static uint8 *
-excluded_flags(int32 n)
+/* Makes the backend's buffers hold n entities; false in a nested call (it allocates its own) */
+static bool
+scratch_reserve(int32 n)
 {
 	if (scratch.depth != 1)
-		return palloc0(Max(n, 1));
+		return false;
 	if (scratch.context == NULL)
 		scratch.context = AllocSetContextCreate(TopMemoryContext, "bpr ranking buffers",
 												ALLOCSET_SMALL_SIZES);
@@ -72,8 +75,26 @@ excluded_flags(int32 n)
 		scratch.excluded = huge_buffer(scratch.context, capacity);
 		scratch.capacity = capacity;
 	}
+	return true;
+}
+
+/* Flags for n entities, all clear: the backend's buffers (grown) in the outermost call */
+static uint8 *
+excluded_flags(int32 n)
+{
+	if (!scratch_reserve(n))
+		return palloc0(Max(n, 1));
 	memset(scratch.excluded, 0, Max(n, 1));
 	return scratch.excluded;
+}
+
+/* Room for n scores: the backend's buffer in the outermost call, else a fresh one */
+static float *
+score_buffer(int32 n)
+{
+	if (scratch_reserve(n))
+		return scratch.scores;
+	return palloc_extended(mul_size(Max(n, 1), sizeof(float)), MCXT_ALLOC_HUGE);
 }
 
 /* The k best entities, best first, into out (room for k); returns how many */
@@ -96,10 +117,7 @@ bpr_rank(const BprRanking *r, int32 k, BprScored *out)
 	if (r->candidates == NULL)
 	{
 		/* every entity: one matrix-vector product over the side */
-		bool		own = r->excluded != NULL && r->excluded == scratch.excluded;
-
-		scores = own ? scratch.scores :
-			palloc_extended(sizeof(float) * (Size) side->n, MCXT_ALLOC_HUGE);
+		scores = score_buffer(side->n);
 		cblas_sgemv(CblasRowMajor, CblasNoTrans, side->n, r->cosine ? r->dim : side->vec_dim, 1.0f,
 					side->vectors, side->vec_dim, r->query, 1, 0.0f, scores, 1);
 		if (r->cosine)
@@ -118,6 +136,16 @@ bpr_rank(const BprRanking *r, int32 k, BprScored *out)
 		{
 			int32		p = r->candidates[c];
 			const float *v = side->vectors + (size_t) p * side->vec_dim;
+
+			/* rows far apart: ask for the lines of a row a few candidates ahead */
+			if (c + CANDIDATE_PREFETCH < r->n_candidates)
+			{
+				int32		q = r->candidates[c + CANDIDATE_PREFETCH];
+				const char *ahead = (const char *) (side->vectors + (size_t) q * side->vec_dim);
+
+				for (Size b = 0; b < (Size) side->vec_dim * sizeof(float); b += 64)
+					bpr_prefetch(ahead + b);
+			}
 
 			pos[c] = p;
 			skip[c] = r->excluded != NULL && r->excluded[p];
@@ -188,30 +216,97 @@ bpr_key_array_arg(FunctionCallInfo fcinfo, int argno, Oid key_type, const char *
 	return m;
 }
 
-/* Positions in side of the keys of an array argument; keys the side lacks are left out */
+/* Orders integer keys ascending (qsort) */
+static int
+int64_cmp(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a;
+	int64		y = *(const int64 *) b;
+
+	return (x > y) - (x < y);
+}
+
+/* Orders positions ascending (qsort) */
+static int
+position_cmp(const void *a, const void *b)
+{
+	int32		x = *(const int32 *) a;
+	int32		y = *(const int32 *) b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * Positions in side of the keys of an array argument, ascending and each
+ * once; keys the side lacks are left out.  Nothing here is as large as the
+ * side: a candidate list of 10,000 items of 1M touches 10,000 keys' worth
+ * of memory, not megabytes of fresh pages.
+ */
 int32
 bpr_key_array_positions(FunctionCallInfo fcinfo, int argno, const BprSide *side, Oid key_type,
 						const char *what, const char *model, int32 **positions)
 {
-	BprKey	   *keys;
-	int32		n = bpr_key_array_arg(fcinfo, argno, key_type, what, model, &keys);
-	uint8	   *seen = palloc0(Max(side->n, 1));
-	int32		m = 0;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	Oid			elem_type;
+	int32		m = 0,
+				kept = 0;
 
+	array_elements(fcinfo, argno, what, &elems, &nulls, &n, &elem_type);
 	*positions = palloc(sizeof(int32) * Max(n, 1));
-	for (int32 i = 0; i < n; i++)
+	if (side->keys.is_int)
 	{
-		int64		pos = bpr_key_find(&side->keys, &keys[i]);
+		/* integer keys: sorted, then each found by galloping from the previous one */
+		int64	   *ints = palloc(sizeof(int64) * Max(n, 1));
+		int64		at = 0;
 
-		if (pos >= 0 && !seen[pos])
+		for (int i = 0; i < n; i++)
 		{
-			seen[pos] = 1;
-			(*positions)[m++] = (int32) pos;
+			BprKey		key;
+
+			if ((i & 0xFFFF) == 0)
+				CHECK_FOR_INTERRUPTS();
+			if (nulls[i])
+				continue;
+			bpr_key_from_datum(elems[i], elem_type, key_type, what, model, &key);
+			if (key.is_int)
+				ints[m++] = key.ival;
 		}
+		qsort(ints, m, sizeof(int64), int64_cmp);
+		n = m;
+		m = 0;
+		for (int i = 0; i < n; i++)
+		{
+			at = bpr_keyset_lower_bound_int(&side->keys, ints[i], at);
+			if (at < side->keys.n && side->keys.ints[at] == ints[i])
+				(*positions)[m++] = (int32) at;
+		}
+		pfree(ints);
 	}
-	pfree(seen);
-	pfree(keys);
-	return m;
+	else
+	{
+		for (int i = 0; i < n; i++)
+		{
+			BprKey		key;
+			int64		pos;
+
+			if ((i & 0xFFFF) == 0)
+				CHECK_FOR_INTERRUPTS();
+			if (nulls[i])
+				continue;
+			bpr_key_from_datum(elems[i], elem_type, key_type, what, model, &key);
+			if ((pos = bpr_key_find(&side->keys, &key)) >= 0)
+				(*positions)[m++] = (int32) pos;
+		}
+		qsort(*positions, m, sizeof(int32), position_cmp);
+	}
+	for (int32 i = 0; i < m; i++)
+		if (i == 0 || (*positions)[i] != (*positions)[kept - 1])
+			(*positions)[kept++] = (*positions)[i];
+	pfree(elems);
+	pfree(nulls);
+	return kept;
 }
 
 /* Emits ranked rows (key in result_type, score, rank) into the SRF's tuplestore */

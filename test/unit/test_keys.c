@@ -47,6 +47,21 @@ check_int_keys(void)
 			bpr_keyset_find_int(&s, keys[i]) == perm[idx[i]];
 	CHECK(ok);
 	CHECK(bpr_keyset_find_int(&s, 999999) == -1);
+	/* galloping lower bounds agree with a linear scan, from any start */
+	{
+		bool		ok = true;
+
+		for (int64_t from = 0; from <= s.n; from += 7)
+			for (int64_t probe = -2100; probe < 2100; probe += 13)
+			{
+				int64_t		want = from;
+
+				while (want < s.n && s.ints[want] < probe)
+					want++;
+				ok = ok && bpr_keyset_lower_bound_int(&s, probe, from) == want;
+			}
+		CHECK(ok);
+	}
 	CHECK(bpr_keyset_find_int(&s, INT64_MIN) == -1);
 	free(perm);
 
