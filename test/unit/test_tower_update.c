@@ -192,8 +192,8 @@ tt_check_update_parts(void)
 	BprAdamStep st;
 	const int32_t rows[6] = {0, 1, 2, 2, 3, 4};
 	float		out[6 * 4],
-				dout[6 * 4],
-				scratch[512];
+				dout[6 * 4];
+	float	   *scratch;
 	double		worst = 0.0;
 
 	s.n_numeric = 2;
@@ -219,6 +219,11 @@ tt_check_update_parts(void)
 	w_all = bpr_tower_work_create(one, &side.f, 6, 6, &unit_alloc);
 	w[0] = bpr_tower_work_create(one, &side.f, 3, 3, &unit_alloc);
 	w[1] = bpr_tower_work_create(one, &side.f, 3, 3, &unit_alloc);
+	/* enough for both the one-work and the two-work steps */
+	CHECK(bpr_tower_update_scratch(&s, &side.f, 6, 1) >= BPR_UPDATE_BLOCK);
+	CHECK(bpr_tower_update_scratch(&s, &side.f, 3, 2) > bpr_tower_update_scratch(&s, &side.f, 3, 1));
+	scratch = bpr_alloc_array(&unit_alloc, bpr_tower_update_scratch(&s, &side.f, 6, 2),
+							  sizeof(float), "scratch");
 	for (int i = 0; i < 6 * 4; i++)
 		dout[i] = bpr_rng_range(&rng, -1.0f, 1.0f);
 
