@@ -74,6 +74,13 @@ update_dense(BprTower *tower, BprTowerWork *const *works, int32_t n_works,
 						   t->m + (a - off), t->v + (a - off), b - a, st);
 			continue;
 		}
+		/* the others read these values in their passes and wrote these gradients: ask for all first */
+		for (size_t c = a; c < b; c += 16)
+		{
+			bpr_prefetch_w(t->w + (c - off));
+			for (int32_t j = 0; j < n_works; j++)
+				bpr_prefetch(bpr_tower_dense_grad(works[j]) + c);
+		}
 		for (size_t c = a; c < b; c += BPR_UPDATE_BLOCK)
 		{
 			size_t		len = b - c < BPR_UPDATE_BLOCK ? b - c : BPR_UPDATE_BLOCK;
