@@ -175,7 +175,7 @@ update_sparse(BprTower *tower, int32_t tensor, BprTowerWork *const *works,
 {
 	BprTensor  *t = &tower->tensors[tensor];
 	int32_t		cols = t->cols;
-	int32_t    *slot = (int32_t *) (scratch + scratch_lead(tower));
+	int32_t    *slot;
 
 	if (n_works == 1)
 	{
@@ -183,6 +183,8 @@ update_sparse(BprTower *tower, int32_t tensor, BprTowerWork *const *works,
 			update_sparse_one(t, bpr_tower_row_grad(works[0], tensor), st);
 		return;
 	}
+	/* the slot table after the summed row (scratch is NULL only with one work) */
+	slot = (int32_t *) (scratch + scratch_lead(tower));
 	/* the works this part owns rows of: part, part + n_parts, ... */
 	for (int32_t j = part; j < n_works; j += n_parts)
 	{
