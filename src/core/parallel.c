@@ -31,6 +31,9 @@ typedef struct Helper
 #define STORE_RELEASE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
 #define STORE_RELAXED(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
 #define FETCH_ADD(p, v) __atomic_fetch_add((p), (v), __ATOMIC_ACQ_REL)
+#define STORE_SEQ(p, v) __atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
+#define LOAD_SEQ(p) __atomic_load_n((p), __ATOMIC_SEQ_CST)
+#define ADD_SEQ(p, v) __atomic_add_fetch((p), (v), __ATOMIC_SEQ_CST)
 #if defined(__x86_64__) || defined(__i386__)
 #define CPU_RELAX() __builtin_ia32_pause()
 #else
@@ -60,7 +63,13 @@ barrier_destroy(BprBarrier *b)
 
 #if defined(__GNUC__)
 
-/* Waits until all parties arrive: the last one bumps the generation and wakes sleepers */
+/*
+ * Waits until all parties arrive: the last one bumps the generation, and
+ * takes the mutex only when someone sleeps.  The generation store and the
+ * sleepers load, like a sleeper's increment and its generation load, are
+ * sequentially consistent: either the last member sees the sleeper, or the
+ * sleeper sees the new generation before it waits.
+ */
 static void
 barrier_wait(BprBarrier *b)
 {
@@ -70,11 +79,13 @@ barrier_wait(BprBarrier *b)
 	{
 		/* reset before the release: nobody arrives again until they see the new generation */
 		STORE_RELAXED(&b->arrived, 0);
-		pthread_mutex_lock(&b->mutex);
-		STORE_RELEASE(&b->generation, gen + 1);
-		if (b->sleepers > 0)
+		STORE_SEQ(&b->generation, gen + 1);
+		if (LOAD_SEQ(&b->sleepers) > 0)
+		{
+			pthread_mutex_lock(&b->mutex);
 			pthread_cond_broadcast(&b->cond);
-		pthread_mutex_unlock(&b->mutex);
+			pthread_mutex_unlock(&b->mutex);
+		}
 		return;
 	}
 	for (int i = 0; i < BARRIER_SPINS; i++)
@@ -90,10 +101,10 @@ barrier_wait(BprBarrier *b)
 		sched_yield();
 	}
 	pthread_mutex_lock(&b->mutex);
-	b->sleepers++;
-	while (LOAD_ACQUIRE(&b->generation) == gen)
+	ADD_SEQ(&b->sleepers, 1);
+	while (LOAD_SEQ(&b->generation) == gen)
 		pthread_cond_wait(&b->cond, &b->mutex);
-	b->sleepers--;
+	ADD_SEQ(&b->sleepers, -1);
 	pthread_mutex_unlock(&b->mutex);
 }
 

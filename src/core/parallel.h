@@ -24,13 +24,24 @@
 /* Most threads a team (and a training) may have */
 #define BPR_MAX_THREADS 64
 
-/* A barrier for the members of a team: spins a little, then sleeps */
+/*
+ * A barrier for the members of a team: spins a little, then sleeps.  The
+ * counter the members arrive on and the generation they wait on sit on cache
+ * lines of their own (BPR_LINE_PAD bytes apart), away from the read-mostly
+ * fields: a waiter polling the generation does not take the line the others
+ * arrive on, and the last member releases them with one store.
+ */
+#define BPR_LINE_PAD 64
+
 typedef struct BprBarrier
 {
 	int32_t		parties;
+	int32_t		sleepers;		/* members asleep on cond (changed under mutex) */
+	char		pad0[BPR_LINE_PAD];
 	int32_t		arrived;		/* members waiting in this generation */
+	char		pad1[BPR_LINE_PAD];
 	uint32_t	generation;		/* bumped when all have arrived */
-	int32_t		sleepers;		/* members asleep on cond (under mutex) */
+	char		pad2[BPR_LINE_PAD];
 	pthread_mutex_t mutex;
 	pthread_cond_t cond;
 } BprBarrier;

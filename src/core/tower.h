@@ -155,8 +155,15 @@ const float *bpr_tower_dense_grad(const BprTowerWork *work);
 /* Most work areas one step may sum (one per training thread) */
 #define BPR_MAX_WORKS 64
 
-/* Floats of scratch bpr_tower_update_part needs */
-size_t		bpr_tower_scratch_floats(const BprTower *tower);
+/* Dense values bpr_tower_update_part sums per block when several works contribute */
+#define BPR_UPDATE_BLOCK 512
+
+/*
+ * Floats of scratch bpr_tower_update_part needs for n_works work areas made
+ * with these features and grad_rows (as bpr_tower_work_create takes them)
+ */
+size_t		bpr_tower_update_scratch(const BprTowerSpec *spec, const BprFeatures *f,
+									 int32_t grad_rows, int32_t n_works);
 
 /*
  * Part `part` of n_parts of one Adam step whose gradient is the sum of the

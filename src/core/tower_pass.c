@@ -225,6 +225,32 @@ bpr_tower_work_bytes(const BprTowerSpec *spec, const BprFeatures *f,
 	return ok ? total : 0;
 }
 
+/* Floats of scratch bpr_tower_update_part needs for n_works such work areas (0 on overflow) */
+size_t
+bpr_tower_update_scratch(const BprTowerSpec *spec, const BprFeatures *f,
+						 int32_t grad_rows, int32_t n_works)
+{
+	WorkPlan	p;
+	size_t		lead = BPR_UPDATE_BLOCK;
+	size_t		most = 0;
+	size_t		slots;
+
+	if (grad_rows < 0 || !work_plan(spec, f, 1, grad_rows, &p))
+		return 0;
+	/* a summed block or gradient row, then (several works) a slot table of n_works x rows */
+	for (int32_t i = 0; i < p.n_tensors; i++)
+		if (p.capacity[i] >= 0)
+		{
+			lead = (size_t) p.cols[i] > lead ? (size_t) p.cols[i] : lead;
+			most = (size_t) p.capacity[i] > most ? (size_t) p.capacity[i] : most;
+		}
+	if (n_works <= 1)
+		return lead;
+	if (!bpr_size_mul((size_t) n_works, most, &slots) || !bpr_size_add(lead, slots, &slots))
+		return 0;
+	return slots;
+}
+
 /* A work area for passes of at most max_batch rows, with gradients when grad_rows > 0 */
 BprTowerWork *
 bpr_tower_work_create(const BprTower *tower, const BprFeatures *f,

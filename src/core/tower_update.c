@@ -11,20 +11,24 @@
  * own passes read and wrote gradients for (still in its caches), and rows
  * several threads touched (popular items) are spread evenly.  No two parts
  * write the same value.
+ *
+ * Other threads' data costs a transfer between cores (several hundred ns on
+ * some virtual machines), so a part never probes their hash tables row by
+ * row: it reads each other work's list of rows once, in order (the loads
+ * overlap), and looks those rows up in its own table.  The rows it updates
+ * are fetched with write intent, since other cores read them in their passes.
  */
 #include <string.h>
 
 #include "tower.h"
 #include "vecmath.h"
 
-/* Dense values summed per block when several works contribute */
-#define UPDATE_BLOCK 512
 
-/* Floats of scratch bpr_tower_update_part needs */
-size_t
-bpr_tower_scratch_floats(const BprTower *tower)
+/* Floats before the slot table in the scratch: a summed block or gradient row */
+static size_t
+scratch_lead(const BprTower *tower)
 {
-	size_t		most = UPDATE_BLOCK;
+	size_t		most = BPR_UPDATE_BLOCK;
 
 	for (int32_t i = 0; i < tower->n_tensors; i++)
 		if (tower->tensors[i].sparse && (size_t) tower->tensors[i].cols > most)
@@ -40,13 +44,13 @@ prefetch_param_row(const BprTensor *t, int32_t row)
 
 	for (int32_t d = 0; d < t->cols; d += 16)
 	{
-		bpr_prefetch(t->w + off + d);
-		bpr_prefetch(t->m + off + d);
-		bpr_prefetch(t->v + off + d);
+		bpr_prefetch_w(t->w + off + d);
+		bpr_prefetch_w(t->m + off + d);
+		bpr_prefetch_w(t->v + off + d);
 	}
-	bpr_prefetch(t->w + off + t->cols - 1);
-	bpr_prefetch(t->m + off + t->cols - 1);
-	bpr_prefetch(t->v + off + t->cols - 1);
+	bpr_prefetch_w(t->w + off + t->cols - 1);
+	bpr_prefetch_w(t->m + off + t->cols - 1);
+	bpr_prefetch_w(t->v + off + t->cols - 1);
 }
 
 /* Updates the dense values [lo, hi) of the tower's flat dense numbering */
@@ -70,9 +74,16 @@ update_dense(BprTower *tower, BprTowerWork *const *works, int32_t n_works,
 						   t->m + (a - off), t->v + (a - off), b - a, st);
 			continue;
 		}
-		for (size_t c = a; c < b; c += UPDATE_BLOCK)
+		/* the others read these values in their passes and wrote these gradients: ask for all first */
+		for (size_t c = a; c < b; c += 16)
 		{
-			size_t		len = b - c < UPDATE_BLOCK ? b - c : UPDATE_BLOCK;
+			bpr_prefetch_w(t->w + (c - off));
+			for (int32_t j = 0; j < n_works; j++)
+				bpr_prefetch(bpr_tower_dense_grad(works[j]) + c);
+		}
+		for (size_t c = a; c < b; c += BPR_UPDATE_BLOCK)
+		{
+			size_t		len = b - c < BPR_UPDATE_BLOCK ? b - c : BPR_UPDATE_BLOCK;
 
 			memcpy(scratch, bpr_tower_dense_grad(works[0]) + c, len * sizeof(float));
 			for (int32_t j = 1; j < n_works; j++)
@@ -83,35 +94,77 @@ update_dense(BprTower *tower, BprTowerWork *const *works, int32_t n_works,
 	}
 }
 
-/* Slot of the row in work k's gradient of the tensor, or -1 */
-static inline int32_t
-slot_in(BprTowerWork *const *works, int32_t k, int32_t tensor, int32_t row)
+/* Fetches the cache lines of a gradient row of cols floats */
+BPR_PREFETCHER void
+prefetch_grad_row(const float *g, int32_t cols)
 {
-	const BprRowGrad *rg = bpr_tower_row_grad(works[k], tensor);
+	for (int32_t d = 0; d < cols; d += 16)
+		bpr_prefetch(g + d);
+	bpr_prefetch(g + cols - 1);
+}
 
-	return rg != NULL && rg->n > 0 ? bpr_rowgrad_find(rg, row) : -1;
+/* Updates every row one work alone holds gradients for */
+static void
+update_sparse_one(BprTensor *t, const BprRowGrad *rg, const BprAdamStep *st)
+{
+	int32_t		cols = t->cols;
+
+	/* first ask for every row: their misses overlap */
+	for (int32_t s = 0; s < rg->n; s++)
+		prefetch_param_row(t, rg->rows[s]);
+	for (int32_t s = 0; s < rg->n; s++)
+	{
+		size_t		off = (size_t) rg->rows[s] * (size_t) cols;
+
+		bpr_adam_apply(t->w + off, rg->g + (size_t) s * cols, t->m + off, t->v + off,
+					   (size_t) cols, st);
+	}
 }
 
 /*
- * The work whose part updates a row that work j holds at slot s: work
- * row % n_works when it holds the row too (rows several threads touched are
- * spread evenly), else the first work holding it.  Fills slots[k] with the
- * row's slot in every work (-1 where absent).
+ * Fills slot[k * n + s] with the slot that work k holds own row s at (-1
+ * where absent; own = work j, n its rows): each other work's row list is read
+ * in order and looked up in work j's table, which is this thread's own.
  */
-static int32_t
-row_owner(BprTowerWork *const *works, int32_t n_works, int32_t tensor, int32_t row,
-		  int32_t j, int32_t s, int32_t *slots)
+static void
+peer_slots(BprTowerWork *const *works, int32_t n_works, int32_t tensor, int32_t j,
+		   int32_t *slot)
 {
-	int32_t		preferred = row % n_works;
-	int32_t		first = -1;
+	const BprRowGrad *own = bpr_tower_row_grad(works[j], tensor);
+	int32_t		n = own->n;
 
+	for (size_t i = 0; i < (size_t) n_works * (size_t) n; i++)
+		slot[i] = -1;
+	for (int32_t s = 0; s < n; s++)
+		slot[(size_t) j * n + s] = s;
 	for (int32_t k = 0; k < n_works; k++)
 	{
-		slots[k] = k == j ? s : slot_in(works, k, tensor, row);
-		if (first < 0 && slots[k] >= 0)
-			first = k;
+		const BprRowGrad *rg = bpr_tower_row_grad(works[k], tensor);
+
+		if (k == j || rg == NULL)
+			continue;
+		for (int32_t s = 0; s < rg->n; s++)
+		{
+			int32_t		mine = bpr_rowgrad_find(own, rg->rows[s]);
+
+			if (mine >= 0)
+				slot[(size_t) k * n + mine] = s;
+		}
 	}
-	return slots[preferred] >= 0 ? preferred : first;
+}
+
+/* True when work j updates its row at slot s: work row % n_works holds it, or j is the first holder */
+static inline bool
+owns_row(const int32_t *slot, int32_t n, int32_t n_works, int32_t j, int32_t row, int32_t s)
+{
+	int32_t		preferred = row % n_works;
+
+	if (slot[(size_t) preferred * n + s] >= 0)
+		return preferred == j;
+	for (int32_t k = 0; k < j; k++)
+		if (slot[(size_t) k * n + s] >= 0)
+			return false;
+	return true;
 }
 
 /* Updates the rows of one embedding table that belong to part `part` of n_parts */
@@ -122,48 +175,64 @@ update_sparse(BprTower *tower, int32_t tensor, BprTowerWork *const *works,
 {
 	BprTensor  *t = &tower->tensors[tensor];
 	int32_t		cols = t->cols;
-	int32_t		slots[BPR_MAX_WORKS];
+	int32_t    *slot;
 
+	if (n_works == 1)
+	{
+		if (part == 0 && bpr_tower_row_grad(works[0], tensor) != NULL)
+			update_sparse_one(t, bpr_tower_row_grad(works[0], tensor), st);
+		return;
+	}
+	/* the slot table after the summed row (scratch is NULL only with one work) */
+	slot = (int32_t *) (scratch + scratch_lead(tower));
 	/* the works this part owns rows of: part, part + n_parts, ... */
 	for (int32_t j = part; j < n_works; j += n_parts)
 	{
 		const BprRowGrad *rg = bpr_tower_row_grad(works[j], tensor);
+		int32_t		n;
 
-		if (rg == NULL)
+		if (rg == NULL || rg->n == 0)
 			continue;
-		/* first ask for every row: their misses overlap */
-		for (int32_t s = 0; s < rg->n; s++)
+		n = rg->n;
+		peer_slots(works, n_works, tensor, j, slot);
+		/* first ask for every row this part updates and the others' gradients of it */
+		for (int32_t s = 0; s < n; s++)
+		{
+			if (!owns_row(slot, n, n_works, j, rg->rows[s], s))
+				continue;
 			prefetch_param_row(t, rg->rows[s]);
-		for (int32_t s = 0; s < rg->n; s++)
+			for (int32_t k = 0; k < n_works; k++)
+				if (k != j && slot[(size_t) k * n + s] >= 0)
+					prefetch_grad_row(bpr_tower_row_grad(works[k], tensor)->g +
+									  (size_t) slot[(size_t) k * n + s] * cols, cols);
+		}
+		for (int32_t s = 0; s < n; s++)
 		{
 			int32_t		row = rg->rows[s];
-			const float *g = rg->g + (size_t) s * cols;
 			size_t		off = (size_t) row * (size_t) cols;
+			const float *g = NULL;
 
-			if (n_works > 1)
+			if (!owns_row(slot, n, n_works, j, row, s))
+				continue;
+			/* the sum of every work's gradient of the row, in work order */
+			for (int32_t k = 0; k < n_works; k++)
 			{
-				if (row_owner(works, n_works, tensor, row, j, s, slots) != j)
-					continue;
-				/* the sum of every work's gradient of the row, in work order */
-				g = NULL;
-				for (int32_t k = 0; k < n_works; k++)
-				{
-					const float *gk;
+				int32_t		sk = slot[(size_t) k * n + s];
+				const float *gk;
 
-					if (slots[k] < 0)
-						continue;
-					gk = bpr_tower_row_grad(works[k], tensor)->g + (size_t) slots[k] * cols;
-					if (g == NULL)
-						g = gk;
-					else
+				if (sk < 0)
+					continue;
+				gk = bpr_tower_row_grad(works[k], tensor)->g + (size_t) sk * cols;
+				if (g == NULL)
+					g = gk;
+				else
+				{
+					if (g != scratch)
 					{
-						if (g != scratch)
-						{
-							memcpy(scratch, g, (size_t) cols * sizeof(float));
-							g = scratch;
-						}
-						bpr_add_to(scratch, gk, (size_t) cols);
+						memcpy(scratch, g, (size_t) cols * sizeof(float));
+						g = scratch;
 					}
+					bpr_add_to(scratch, gk, (size_t) cols);
 				}
 			}
 			bpr_adam_apply(t->w + off, g, t->m + off, t->v + off, (size_t) cols, st);

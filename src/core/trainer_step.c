@@ -36,19 +36,15 @@ shard_shape(const BprTrainConfig *cfg, int32_t *threads, int32_t *shard_max, int
 	*chunk = *shard_max < TRAIN_CHUNK_MAX ? *shard_max : TRAIN_CHUNK_MAX;
 }
 
-/* Floats of UPDATE scratch a shard needs for these towers */
+/* Floats of UPDATE scratch a shard needs for these towers; 0 on overflow */
 static size_t
-scratch_floats(const BprTowerSpec *us, const BprTowerSpec *is)
+scratch_floats(const BprTowerSpec *us, const BprTowerSpec *is, const BprFeatures *uf,
+			   const BprFeatures *itf, int32_t threads, int32_t shard_max)
 {
-	size_t		most = 512;		/* tower_update.c's block */
+	size_t		u = bpr_tower_update_scratch(us, uf, shard_max, threads);
+	size_t		i = bpr_tower_update_scratch(is, itf, 2 * shard_max, threads);
 
-	if ((size_t) us->out_dim > most)
-		most = (size_t) us->out_dim;
-	if ((size_t) is->out_dim > most)
-		most = (size_t) is->out_dim;
-	if ((size_t) us->field_dim > most)
-		most = (size_t) us->field_dim;
-	return most;
+	return u == 0 || i == 0 ? 0 : u > i ? u : i;
 }
 
 /* Bytes of the shards bpr_trainer_create allocates (added to *total); false on overflow */
@@ -59,12 +55,14 @@ bpr_shards_bytes(const BprTrainConfig *cfg, const BprTowerSpec *us, const BprTow
 	int32_t		threads,
 				shard_max,
 				chunk;
-	size_t		c;
+	size_t		c,
+				scratch;
 	bool		ok;
 
 	shard_shape(cfg, &threads, &shard_max, &chunk);
 	c = (size_t) chunk;
-	ok = add_array(total, (size_t) threads, sizeof(BprTrainShard *)) &&
+	scratch = scratch_floats(us, is, uf, itf, threads, shard_max);
+	ok = scratch > 0 && add_array(total, (size_t) threads, sizeof(BprTrainShard *)) &&
 		add_array(total, (size_t) threads, sizeof(BprTowerWork *)) &&
 		add_array(total, (size_t) threads, sizeof(BprTowerWork *));
 	for (int32_t k = 0; ok && k < threads; k++)
@@ -82,7 +80,7 @@ bpr_shards_bytes(const BprTrainConfig *cfg, const BprTowerSpec *us, const BprTow
 			add_array(total, c * (size_t) us->out_dim, sizeof(float)) &&
 			add_array(total, 2 * c * (size_t) is->out_dim, sizeof(float)) &&
 			add_array(total, 2 * c * (size_t) is->out_dim, sizeof(float)) &&
-			add_array(total, scratch_floats(us, is), sizeof(float)) &&
+			add_array(total, scratch, sizeof(float)) &&
 			add_array(total, c, sizeof(BprSampleSlot)) &&
 			add_array(total, c, sizeof(int64_t));
 	}
@@ -94,10 +92,12 @@ void
 bpr_shards_create(BprTrainer *t, const BprAlloc *alloc)
 {
 	size_t		c;
-	size_t		scratch = scratch_floats(&t->user->spec, &t->item->spec);
+	size_t		scratch;
 	BprRng		stream;
 
 	shard_shape(&t->cfg, &t->threads, &t->shard_max, &t->chunk);
+	scratch = scratch_floats(&t->user->spec, &t->item->spec, t->user_features,
+							 t->item_features, t->threads, t->shard_max);
 	c = (size_t) t->chunk;
 	t->shards = bpr_alloc_aligned(alloc, (size_t) t->threads, sizeof(BprTrainShard *), "threads");
 	t->user_works = bpr_alloc_aligned(alloc, (size_t) t->threads, sizeof(BprTowerWork *), "threads");

@@ -23,6 +23,20 @@
 #endif
 
 /*
+ * Asks for the cache line holding *p with intent to write it: the line comes
+ * exclusive, so a line another core holds (read or written there) is claimed
+ * here ahead of the store, not at it.  x86-64 PREFETCHW runs as a NOP on
+ * processors without it.
+ */
+#if defined(__GNUC__) && defined(__x86_64__)
+#define bpr_prefetch_w(p) __asm__ volatile("prefetchw %0" : : "m"(*(const char *) (p)))
+#elif defined(__GNUC__)
+#define bpr_prefetch_w(p) __builtin_prefetch((p), 1)
+#else
+#define bpr_prefetch_w(p) ((void) (p))
+#endif
+
+/*
  * For helpers that only prefetch: a prefetch has no visible effect, so GCC
  * deems a non-inlined function made of them pure and deletes every call to
  * it.  Forcing them inline keeps the prefetches.

@@ -192,8 +192,8 @@ tt_check_update_parts(void)
 	BprAdamStep st;
 	const int32_t rows[6] = {0, 1, 2, 2, 3, 4};
 	float		out[6 * 4],
-				dout[6 * 4],
-				scratch[512];
+				dout[6 * 4];
+	float	   *scratch;
 	double		worst = 0.0;
 
 	s.n_numeric = 2;
@@ -219,6 +219,11 @@ tt_check_update_parts(void)
 	w_all = bpr_tower_work_create(one, &side.f, 6, 6, &unit_alloc);
 	w[0] = bpr_tower_work_create(one, &side.f, 3, 3, &unit_alloc);
 	w[1] = bpr_tower_work_create(one, &side.f, 3, 3, &unit_alloc);
+	/* enough for both the one-work and the two-work steps */
+	CHECK(bpr_tower_update_scratch(&s, &side.f, 6, 1) >= BPR_UPDATE_BLOCK);
+	CHECK(bpr_tower_update_scratch(&s, &side.f, 3, 2) > bpr_tower_update_scratch(&s, &side.f, 3, 1));
+	scratch = bpr_alloc_array(&unit_alloc, bpr_tower_update_scratch(&s, &side.f, 6, 2),
+							  sizeof(float), "scratch");
 	for (int i = 0; i < 6 * 4; i++)
 		dout[i] = bpr_rng_range(&rng, -1.0f, 1.0f);
 
@@ -253,10 +258,95 @@ tt_check_update_parts(void)
 	CHECK(tt_grad_zero(two, w[0], two->ids_index));
 }
 
+/*
+ * Three works whose rows overlap in every way (a row in all three, in two,
+ * in one; held or not by work row % 3): the step split into three parts, or
+ * into two parts of one and two works, equals the one-part step bit for bit,
+ * and that the step from one work that saw all rows (up to the order of
+ * addition: each row updated once, from its whole gradient).
+ */
+static void
+tt_check_update_three_works(void)
+{
+	BprTowerSpec s = tt_spec();
+	BprTower   *whole,
+			   *thirds,
+			   *halves,
+			   *one;
+	BprTowerWork *w[3],
+			   *w_all;
+	BprRng		rng;
+	TestSide	side;
+	BprAdamConfig cfg;
+	BprAdamStep st;
+	const int32_t rows[3][3] = {{0, 1, 2}, {2, 3, 4}, {4, 5, 1}};
+	float		out[9 * 4],
+				dout[9 * 4];
+	float	   *scratch;
+	double		worst = 0.0;
+
+	s.n_numeric = 2;
+	s.n_cat = 1;
+	s.cat_card[0] = 3;
+	s.n_multi = 1;
+	s.multi_card[0] = 4;
+	s.field_dim = 3;
+	s.n_hidden = 1;
+	s.hidden[0] = 5;
+	s.out_dim = 4;
+	s.n_ids = 6;
+	s.id_init = 0.1f;
+	bpr_rng_seed(&rng, 11);
+	tt_make_side(&side, &s, 6, &rng);
+	whole = bpr_tower_create(&s, 1, true, &unit_alloc);
+	thirds = bpr_tower_create(&s, 1, true, &unit_alloc);
+	halves = bpr_tower_create(&s, 1, true, &unit_alloc);
+	one = bpr_tower_create(&s, 1, true, &unit_alloc);
+	bpr_tower_init(whole, &rng);
+	tt_randomize(whole, &rng);
+	tt_copy_state(thirds, whole);
+	tt_copy_state(halves, whole);
+	tt_copy_state(one, whole);
+	for (int i = 0; i < 9 * 4; i++)
+		dout[i] = bpr_rng_range(&rng, -1.0f, 1.0f);
+	/* rows 1 and 4 in two works (1 not in work 1 % 3), row 2 in all three */
+	w_all = bpr_tower_work_create(one, &side.f, 9, 9, &unit_alloc);
+	bpr_tower_forward_with(one, w_all, &side.f, &rows[0][0], 9, true, out);
+	bpr_tower_backward(one, w_all, &side.f, &rows[0][0], 9, true, dout);
+	for (int k = 0; k < 3; k++)
+	{
+		w[k] = bpr_tower_work_create(whole, &side.f, 3, 3, &unit_alloc);
+		bpr_tower_forward_with(whole, w[k], &side.f, rows[k], 3, true, out);
+		bpr_tower_backward(whole, w[k], &side.f, rows[k], 3, true, dout + k * 3 * 4);
+	}
+	scratch = bpr_alloc_array(&unit_alloc, bpr_tower_update_scratch(&s, &side.f, 3, 3),
+							  sizeof(float), "scratch");
+
+	bpr_adam_defaults(&cfg, 0.01f);
+	bpr_adam_prepare(&st, &cfg, 1);
+	bpr_tower_update_part(one, &w_all, 1, 0, 1, &st, scratch);
+	bpr_tower_update_part(whole, w, 3, 0, 1, &st, scratch);
+	for (int32_t part = 2; part >= 0; part--)
+		bpr_tower_update_part(thirds, w, 3, part, 3, &st, scratch);
+	bpr_tower_update_part(halves, w, 3, 1, 2, &st, scratch);
+	bpr_tower_update_part(halves, w, 3, 0, 2, &st, scratch);
+	CHECK(tt_same_values(whole, thirds));
+	CHECK(tt_same_values(whole, halves));
+	for (int32_t i = 0; i < one->n_tensors; i++)
+		for (size_t j = 0; j < (size_t) one->tensors[i].rows * one->tensors[i].cols; j++)
+		{
+			double		d = fabs((double) one->tensors[i].w[j] - whole->tensors[i].w[j]);
+
+			worst = d > worst ? d : worst;
+		}
+	CHECK(worst < 1e-5);
+}
+
 /* Runs the tower update suite */
 void
 test_tower_update(void)
 {
 	tt_check_step();
 	tt_check_update_parts();
+	tt_check_update_three_works();
 }
