@@ -23,6 +23,12 @@ typedef struct BprEvalInput
 	const int32_t *test_items;
 	const uint8_t *test_liked;	/* per test row: liked (nonzero) or not */
 	int32_t		k;
+	/*
+	 * Threads scoring blocks of users (0 or 1: the calling one alone).  The
+	 * result does not depend on it: every user's metrics are summed in user
+	 * order.  The caller must have made OpenBLAS single-threaded when > 1.
+	 */
+	int32_t		threads;
 } BprEvalInput;
 
 typedef struct BprMetricsResult
@@ -38,7 +44,11 @@ typedef struct BprMetricsResult
 	double		coverage;		/* share of items in anyone's top k */
 } BprMetricsResult;
 
-/* Computes every metric; check (may be NULL) is called between blocks of users */
+/*
+ * Computes every metric; check (may be NULL) is called on the calling thread
+ * between rounds of blocks of users, when no helper thread is alive (it may
+ * longjmp out)
+ */
 void		bpr_evaluate_model(const BprEvalInput *in, const BprAlloc *alloc,
 							   void (*check) (void *), void *arg, BprMetricsResult *out);
 

@@ -60,6 +60,7 @@ topk_select(const float *scores, const int64_t *ids, int32_t n,
 			int32_t k, BprScored *out)
 {
 	int32_t		m = 0;
+	float		worst = -INFINITY;	/* score of the heap's root once it is full */
 
 	if (k <= 0 || n <= 0)
 		return 0;
@@ -69,6 +70,9 @@ topk_select(const float *scores, const int64_t *ids, int32_t n,
 		float		sc = scores[i];
 		int64_t		id;
 
+		/* most scores lose to a full heap's worst: one compare (false for NaN too) */
+		if (m == k && !(sc >= worst))
+			continue;
 		if (mask != NULL && (by_status ? mask[i] == skip : mask[i] != 0))
 			continue;
 		if (isnan(sc))
@@ -90,6 +94,8 @@ topk_select(const float *scores, const int64_t *ids, int32_t n,
 			out[0].id = id;
 			heap_sift_down(out, m, 0);
 		}
+		if (m == k)
+			worst = out[0].score;
 	}
 
 	/* heap-sort: move the worst to the end, repeatedly */

@@ -22,6 +22,7 @@
 #include "core/evaluation.h"
 #include "dataset.h"
 #include "bpr_evaluate.h"
+#include "guc.h"
 #include "keys.h"
 #include "model_cache.h"
 #include "util.h"
@@ -240,7 +241,18 @@ evaluate(const BprEvalRequest *req, BprCachedModel *m, BprMetricsResult *res)
 	in.test_items = test_lists.items;
 	in.test_liked = liked;
 	in.k = req->k;
-	bpr_evaluate_model(&in, &alloc.base, bpr_check_interrupts, NULL, res);
+	in.threads = bpr_training_threads(0);
+	/* each thread calls OpenBLAS: it starts none of its own meanwhile */
+	bpr_blas_threads_single();
+	PG_TRY();
+	{
+		bpr_evaluate_model(&in, &alloc.base, bpr_check_interrupts, NULL, res);
+	}
+	PG_FINALLY();
+	{
+		bpr_blas_threads_restore();
+	}
+	PG_END_TRY();
 	if (res->users == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),

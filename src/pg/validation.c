@@ -80,6 +80,7 @@ bpr_validation_prepare(Oid relid, const BprTrainArgs *args, const BprDataset *ds
 	v->input.test_items = lists.items;
 	v->input.test_liked = liked;
 	v->input.k = v->k;
+	v->input.threads = args->cfg.threads;	/* OpenBLAS is single-threaded during a training */
 	return v;
 }
 

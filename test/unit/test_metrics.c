@@ -225,4 +225,49 @@ test_metrics(void)
 		}
 		CHECK(worst < 1e-12);
 	}
+
+	/* a user's rank_auc against the pair count, with ties, NaN scores (lowest) and every status */
+	{
+		BprRng		rng;
+		float	   *sc = bpr_alloc_array(&unit_alloc, 300, sizeof(float), "scores");
+		float	   *work = bpr_alloc_array(&unit_alloc, 300, sizeof(float), "work");
+		uint8_t    *st = bpr_alloc_array(&unit_alloc, 300, 1, "status");
+		BprScored	top[5];
+		double		worst = 0.0;
+		int			checked = 0;
+
+		bpr_rng_seed(&rng, 7);
+		for (int rep = 0; rep < 300; rep++)
+		{
+			int32_t		n = 1 + (int32_t) bpr_rng_below(&rng, 300);
+			double		wins = 0.0,
+						pairs = 0.0;
+			BprUserMetrics m;
+
+			for (int32_t i = 0; i < n; i++)
+			{
+				st[i] = (uint8_t) bpr_rng_below(&rng, 4);
+				sc[i] = bpr_rng_below(&rng, 10) == 0 ? NAN : (float) bpr_rng_below(&rng, 9);
+			}
+			for (int32_t i = 0; i < n; i++)
+				for (int32_t j = 0; st[i] == BPR_EVAL_LIKED && j < n; j++)
+				{
+					float		a = isnan(sc[i]) ? -INFINITY : sc[i];
+					float		b = isnan(sc[j]) ? -INFINITY : sc[j];
+
+					if (st[j] != BPR_EVAL_UNRATED)
+						continue;
+					pairs += 1.0;
+					wins += a > b ? 1.0 : a == b ? 0.5 : 0.0;
+				}
+			bpr_user_metrics(sc, NULL, n, st, 5, top, work, &m);
+			if (m.n_relevant == 0)
+				continue;
+			checked++;
+			if (fabs(m.rank_auc - (pairs > 0 ? wins / pairs : 0.5)) > worst)
+				worst = fabs(m.rank_auc - (pairs > 0 ? wins / pairs : 0.5));
+		}
+		CHECK(checked > 250);
+		CHECK(worst < 1e-12);
+	}
 }

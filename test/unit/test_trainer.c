@@ -260,6 +260,69 @@ test_control(void)
 	CHECK(bpr_train_config_check(&c) != NULL);
 }
 
+/* Evaluation on several threads gives exactly what one thread gives, on random data */
+static void
+test_evaluation_threads(void)
+{
+	enum
+	{
+		NU = 700, NI = 150, DIM = 5
+	};
+	float	   *uv = bpr_alloc_array(&unit_alloc, NU * DIM, sizeof(float), "u");
+	float	   *iv = bpr_alloc_array(&unit_alloc, NI * DIM, sizeof(float), "i");
+	int64_t    *train_ptr = bpr_alloc_array(&unit_alloc, NU + 1, sizeof(int64_t), "p");
+	int32_t    *train_items = bpr_alloc_array(&unit_alloc, NU * 3, sizeof(int32_t), "t");
+	int64_t    *test_ptr = bpr_alloc_array(&unit_alloc, NU + 1, sizeof(int64_t), "p");
+	int32_t    *test_items = bpr_alloc_array(&unit_alloc, NU * 4, sizeof(int32_t), "t");
+	uint8_t    *test_liked = bpr_alloc_array(&unit_alloc, NU * 4, 1, "t");
+	BprMetricsResult one,
+				many;
+	BprEvalInput in;
+	BprRng		rng;
+
+	bpr_rng_seed(&rng, 11);
+	for (int i = 0; i < NU * DIM; i++)
+		uv[i] = bpr_rng_range(&rng, -1.0f, 1.0f);
+	for (int i = 0; i < NI * DIM; i++)
+		iv[i] = bpr_rng_range(&rng, -1.0f, 1.0f);
+	for (int u = 0; u < NU; u++)
+	{
+		/* users 3, 6, ... have no test rows; the others rate 3 items in train, up to 4 in test */
+		int			nt = u % 3 == 0 ? 0 : 1 + u % 4;
+
+		train_ptr[u + 1] = train_ptr[u] + 3;
+		test_ptr[u + 1] = test_ptr[u] + nt;
+		for (int j = 0; j < 3; j++)
+			train_items[u * 3 + j] = (u + j) % NI;
+		for (int j = 0; j < nt; j++)
+		{
+			test_items[test_ptr[u] + j] = (u + 3 + j * 7) % NI;
+			test_liked[test_ptr[u] + j] = (uint8_t) ((u + j) % 2);
+		}
+	}
+	memset(&in, 0, sizeof(in));
+	in.n_users = NU;
+	in.user_vecs = uv;
+	in.n_items = NI;
+	in.item_vecs = iv;
+	in.vec_dim = DIM;
+	in.train_ptr = train_ptr;
+	in.train_items = train_items;
+	in.test_ptr = test_ptr;
+	in.test_items = test_items;
+	in.test_liked = test_liked;
+	in.k = 10;
+	in.threads = 1;
+	bpr_evaluate_model(&in, &unit_alloc, NULL, NULL, &one);
+	CHECK(one.users > 300 && one.coverage > 0.0);
+	for (int32_t th = 2; th <= 5; th += 3)
+	{
+		in.threads = th;
+		bpr_evaluate_model(&in, &unit_alloc, NULL, NULL, &many);
+		CHECK(memcmp(&one, &many, sizeof(one)) == 0);
+	}
+}
+
 /* Whole-model evaluation against a hand computation */
 static void
 test_evaluation(void)
@@ -273,7 +336,7 @@ test_evaluation(void)
 	int32_t		test_items[2] = {2, 3};
 	uint8_t		test_liked[2] = {1, 0};
 	BprEvalInput in = {2, users, 4, items, ids, 1, train_ptr, train_items, test_ptr,
-	test_items, test_liked, 2};
+	test_items, test_liked, 2, 1};
 	BprMetricsResult r;
 
 	/*
@@ -294,6 +357,7 @@ test_evaluation(void)
 	CHECK_CLOSE(r.rank_auc, 0.0, 1e-9);
 	CHECK_CLOSE(r.seed_auc, 1.0, 1e-9);
 	CHECK_CLOSE(r.coverage, 0.5, 1e-9);
+	test_evaluation_threads();
 }
 
 /* Score offsets by hand; they shift users, never reorder a user's items */
