@@ -11,6 +11,16 @@
 
 PG_FUNCTION_INFO_V1(bpr_score);
 
+/*
+ * The dot product of two vectors, out of line: inlined under PG_TRY, its sum
+ * would live in memory (a variable set after setjmp), one store per element
+ */
+static pg_noinline float
+pair_score(const float *u, const float *v, int32 n)
+{
+	return bpr_dot(u, v, n);
+}
+
 /* Scores one (user, item) pair; NULL when either is unknown to the model and its tables */
 Datum
 bpr_score(PG_FUNCTION_ARGS)
@@ -40,7 +50,7 @@ bpr_score(PG_FUNCTION_ARGS)
 		v = palloc(sizeof(float) * m->info.vec_dim);
 		found = bpr_cache_vector(m, true, &user, u) && bpr_cache_vector(m, false, &item, v);
 		if (found)
-			score = bpr_dot(u, v, m->info.vec_dim);
+			score = pair_score(u, v, m->info.vec_dim);
 	}
 	PG_FINALLY();
 	{

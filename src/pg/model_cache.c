@@ -233,13 +233,28 @@ statement_changed(LocalTransactionId *lxid, TimestampTz *stmt)
 	return true;
 }
 
+/* Pins search_path unless level says it already is; returns the level to unpin */
+static int
+pin_once(int level)
+{
+	return level >= 0 ? level : bpr_pin_search_path();
+}
+
+/* Unpins search_path if pin_once pinned it */
+static void
+unpin_if(int level)
+{
+	if (level >= 0)
+		bpr_unpin_search_path(level);
+}
+
 /* A model version for serving, pinned until bpr_cache_release; caller is in SPI */
 BprCachedModel *
 bpr_cache_get(const char *model, int32 version)
 {
 	BprCachedModel *m;
 	const char *name;
-	int			level;
+	int			level = -1;		/* search_path pinned only for the SQL a cold path runs */
 
 	if (cache_stale && cache_pins == 0)
 		cache_reset();
@@ -250,7 +265,6 @@ bpr_cache_get(const char *model, int32 version)
 	/* what a cold cache would need to read, checked whether or not this one is warm */
 	bpr_store_check_read_privileges(false);
 
-	level = bpr_pin_search_path();
 	if (model != NULL)
 		name = model;
 	else if (bpr_default_model != NULL && bpr_default_model[0] != '\0')
@@ -264,13 +278,17 @@ bpr_cache_get(const char *model, int32 version)
 			cached_default = NULL;
 		}
 		if (cached_default == NULL)
+		{
+			level = pin_once(level);
 			cached_default = bpr_store_resolve_model(NULL, CacheMemoryContext);
+		}
 		name = cached_default;
 	}
 
 	if (version != 0)
 	{
 		/* a stored version by number: for this call only, never shared */
+		level = pin_once(level);
 		m = load_model(name, version);
 		if (m->info.active && !cache_stale)
 		{
@@ -281,7 +299,7 @@ bpr_cache_get(const char *model, int32 version)
 		else
 		{
 			m->temporary = true;
-			bpr_unpin_search_path(level);
+			unpin_if(level);
 			cache_pins++;
 			return m;
 		}
@@ -294,6 +312,7 @@ bpr_cache_get(const char *model, int32 version)
 		BprModelInfo now;
 
 		/* once per statement: is the cached version still the active one here? */
+		level = pin_once(level);
 		if (!bpr_store_model_info(name, 0, &now, CurrentMemoryContext) ||
 			now.version != m->info.version || now.revision != m->info.revision ||
 			now.created != m->info.created)
@@ -309,6 +328,7 @@ bpr_cache_get(const char *model, int32 version)
 	}
 	if (m == NULL)
 	{
+		level = pin_once(level);
 		m = load_model(name, 0);
 		(void) statement_changed(&m->checked_lxid, &m->checked_statement);
 		/* complete: now it may outlive the query */
@@ -316,7 +336,7 @@ bpr_cache_get(const char *model, int32 version)
 		m->next = cached_models;
 		cached_models = m;
 	}
-	bpr_unpin_search_path(level);
+	unpin_if(level);
 	cache_pins++;
 	return m;
 }
@@ -513,9 +533,11 @@ bpr_cache_vector(BprCachedModel *m, bool user_side, const BprKey *key, float *ou
 			return true;
 		}
 	}
+	/* a user looked up before is in the memo: no SQL, so no search_path to pin */
+	if (!side->loaded && bpr_side_lookup(&m->info, side, m->context, key, out))
+		return true;
 	level = bpr_pin_search_path();
-	found = (!side->loaded && bpr_side_lookup(&m->info, side, m->context, key, out)) ||
-		cold_start_vector(m, user_side, key, false, out);
+	found = cold_start_vector(m, user_side, key, false, out);
 	bpr_unpin_search_path(level);
 	return found;
 }

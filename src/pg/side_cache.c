@@ -260,6 +260,7 @@ bpr_side_lookup(const BprModelInfo *info, BprCachedSide *side, MemoryContext con
 	MemoEntry  *e;
 	float	   *vector;
 	bool		found;
+	int			level;
 
 	if (side->memo == NULL)
 		side->memo = MemoryContextAllocZero(context, sizeof(BprUserMemo));
@@ -271,7 +272,9 @@ bpr_side_lookup(const BprModelInfo *info, BprCachedSide *side, MemoryContext con
 		return e->found;
 	}
 	vector = MemoryContextAlloc(context, sizeof(float) * info->vec_dim);
+	level = bpr_pin_search_path();
 	found = bpr_store_read_vector(info, "user", key, vector, NULL);
+	bpr_unpin_search_path(level);
 	if (side->memo->n >= BPR_MEMO_USERS)
 		return found ? (memcpy(out, vector, sizeof(float) * info->vec_dim), true) : false;
 	e->used = true;
