@@ -58,3 +58,24 @@ bpr_alloc_aligned(const BprAlloc *a, size_t n, size_t size, const char *what)
 	p = a->zalloc(a->ctx, bytes);
 	return p + (BPR_ALIGN_SLACK - (uintptr_t) p % BPR_ALIGN_SLACK) % BPR_ALIGN_SLACK;
 }
+
+/* Adds what one bpr_alloc_aligned call of n elements of size asks for to *total; false on overflow */
+bool
+bpr_aligned_bytes(size_t *total, size_t n, size_t size)
+{
+	size_t		bytes;
+
+	return bpr_size_mul(n, size, &bytes) && bpr_size_add(bytes, BPR_ALIGN_SLACK, &bytes) &&
+		bpr_size_add(*total, bytes, total);
+}
+
+/* Adds what one bpr_alloc_array call of n elements of size asks for to *total; false on overflow */
+bool
+bpr_array_bytes(size_t *total, size_t n, size_t size)
+{
+	size_t		bytes;
+
+	if (!bpr_size_mul(n, size, &bytes))
+		return false;
+	return bpr_size_add(*total, bytes == 0 ? 1 : bytes, total);	/* never 0 bytes asked */
+}

@@ -33,6 +33,9 @@ bool		bpr_size_add(size_t a, size_t b, size_t *out);
 /* Allocates a zeroed array of n elements of the given size, overflow-checked */
 void	   *bpr_alloc_array(const BprAlloc *a, size_t n, size_t size, const char *what);
 
+/* Adds what one bpr_alloc_array call of n elements of size asks for to *total; false on overflow */
+bool		bpr_array_bytes(size_t *total, size_t n, size_t size);
+
 /* Gives back an array from bpr_alloc_array (n elements of size), when the allocator can */
 void		bpr_free_array(const BprAlloc *a, void *block, size_t n, size_t size);
 
@@ -45,5 +48,8 @@ void		bpr_free_array(const BprAlloc *a, void *block, size_t n, size_t size);
  * allocator for n * size + BPR_ALIGN_SLACK bytes.
  */
 void	   *bpr_alloc_aligned(const BprAlloc *a, size_t n, size_t size, const char *what);
+
+/* Adds what one bpr_alloc_aligned call of n elements of size asks for to *total; false on overflow */
+bool		bpr_aligned_bytes(size_t *total, size_t n, size_t size);
 
 #endif

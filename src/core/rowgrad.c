@@ -17,16 +17,6 @@ table_bits(int32_t capacity)
 	return bits;
 }
 
-/* Adds the bytes of one bpr_alloc_aligned call to a total; false on overflow */
-static bool
-add_block(size_t *total, size_t n, size_t size)
-{
-	size_t		bytes;
-
-	return bpr_size_mul(n, size, &bytes) && bpr_size_add(bytes, BPR_ALIGN_SLACK, &bytes) &&
-		bpr_size_add(*total, bytes, total);
-}
-
 /* Bytes bpr_rowgrad_init allocates; 0 on overflow */
 size_t
 bpr_rowgrad_bytes(int32_t cols, int32_t capacity)
@@ -36,10 +26,10 @@ bpr_rowgrad_bytes(int32_t cols, int32_t capacity)
 
 	if (cols < 0 || capacity < 0 || !bpr_size_mul((size_t) capacity, (size_t) cols, &cells))
 		return 0;
-	if (!add_block(&total, (size_t) capacity, sizeof(int32_t)) ||
-		!add_block(&total, cells, sizeof(float)) ||
-		!add_block(&total, (size_t) capacity, sizeof(int32_t)) ||
-		!add_block(&total, (size_t) 1 << table_bits(capacity), sizeof(int32_t)))
+	if (!bpr_aligned_bytes(&total, (size_t) capacity, sizeof(int32_t)) ||
+		!bpr_aligned_bytes(&total, cells, sizeof(float)) ||
+		!bpr_aligned_bytes(&total, (size_t) capacity, sizeof(int32_t)) ||
+		!bpr_aligned_bytes(&total, (size_t) 1 << table_bits(capacity), sizeof(int32_t)))
 		return 0;
 	return total;
 }

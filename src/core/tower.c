@@ -172,19 +172,6 @@ tower_plan(const BprTowerSpec *spec, TowerPlan *plan)
 		plan_tensor(plan, "ids", spec->n_ids, spec->out_dim, true);
 }
 
-/* Adds the bytes of one bpr_alloc_array call to a total; false on overflow */
-static bool
-add_block(size_t *total, size_t n, size_t size)
-{
-	size_t		bytes;
-
-	if (!bpr_size_mul(n, size, &bytes))
-		return false;
-	if (bytes == 0)
-		bytes = 1;				/* bpr_alloc_array never asks for 0 bytes */
-	return bpr_size_add(*total, bytes, total);
-}
-
 /* Adds the bytes of one bpr_alloc_aligned call to a total; false on overflow */
 static bool
 add_aligned(size_t *total, size_t n, size_t size)
@@ -203,8 +190,8 @@ plan_bytes(const BprTowerSpec *spec, const TowerPlan *plan, int32_t max_batch, b
 	size_t		work = bpr_tower_work_bytes(spec, NULL, max_batch, 0);
 	bool		ok = work > 0;
 
-	ok = ok && add_block(&total, 1, sizeof(BprTower));
-	ok = ok && add_block(&total, (size_t) plan->n_tensors, sizeof(BprTensor));
+	ok = ok && bpr_array_bytes(&total, 1, sizeof(BprTower));
+	ok = ok && bpr_array_bytes(&total, (size_t) plan->n_tensors, sizeof(BprTensor));
 	for (int32_t i = 0; ok && i < plan->n_tensors; i++)
 	{
 		const TensorShape *s = &plan->shapes[i];

@@ -173,16 +173,6 @@ work_plan(const BprTowerSpec *spec, const BprFeatures *f, int32_t max_batch,
 	return bpr_size_mul(per_row, (size_t) max_batch, &p->arena_floats);
 }
 
-/* Adds the bytes of one bpr_alloc_aligned call to a total; false on overflow */
-static bool
-add_block(size_t *total, size_t n, size_t size)
-{
-	size_t		bytes;
-
-	return bpr_size_mul(n, size, &bytes) && bpr_size_add(bytes, BPR_ALIGN_SLACK, &bytes) &&
-		bpr_size_add(*total, bytes, total);
-}
-
 /* Bytes bpr_tower_work_create allocates; 0 on overflow */
 size_t
 bpr_tower_work_bytes(const BprTowerSpec *spec, const BprFeatures *f,
@@ -194,24 +184,24 @@ bpr_tower_work_bytes(const BprTowerSpec *spec, const BprFeatures *f,
 
 	if (max_batch < 1 || grad_rows < 0 || !work_plan(spec, f, max_batch, grad_rows, &p))
 		return 0;
-	ok = add_block(&total, 1, sizeof(BprTowerWork)) &&
-		add_block(&total, p.arena_floats, sizeof(float)) &&
-		add_block(&total, (size_t) p.n_fields, sizeof(FieldPass));
+	ok = bpr_aligned_bytes(&total, 1, sizeof(BprTowerWork)) &&
+		bpr_aligned_bytes(&total, p.arena_floats, sizeof(float)) &&
+		bpr_aligned_bytes(&total, (size_t) p.n_fields, sizeof(FieldPass));
 	for (int32_t k = 0; ok && k < p.n_fields; k++)
 	{
 		size_t		codes = bpr_rowgrad_bytes(spec->field_dim, p.pass_codes[k]);
 		size_t		slots = (size_t) p.pass_codes[k];
 
 		ok = codes > 0 && bpr_size_add(total, codes, &total) &&
-			add_block(&total, slots * (size_t) p.width[0], sizeof(float));
+			bpr_aligned_bytes(&total, slots * (size_t) p.width[0], sizeof(float));
 		if (ok && grad_rows > 0)
-			ok = add_block(&total, slots * (size_t) p.width[0], sizeof(float)) &&
-				add_block(&total, slots * (size_t) spec->field_dim, sizeof(float));
+			ok = bpr_aligned_bytes(&total, slots * (size_t) p.width[0], sizeof(float)) &&
+				bpr_aligned_bytes(&total, slots * (size_t) spec->field_dim, sizeof(float));
 	}
 	if (ok && grad_rows > 0)
 	{
-		ok = add_block(&total, p.dense_count, sizeof(float)) &&
-			add_block(&total, (size_t) p.n_tensors, sizeof(BprRowGrad));
+		ok = bpr_aligned_bytes(&total, p.dense_count, sizeof(float)) &&
+			bpr_aligned_bytes(&total, (size_t) p.n_tensors, sizeof(BprRowGrad));
 		for (int32_t i = 0; ok && i < p.n_tensors; i++)
 		{
 			size_t		rg;

@@ -124,17 +124,6 @@ bpr_trainer_specs(const BprTrainConfig *cfg, const BprInteractions *data,
 	item_spec->n_ids = (cfg->use_ids || !bpr_features_any(item_features)) ? data->n_items : 0;
 }
 
-/* Adds n elements of the given size to a byte count as bpr_alloc_array allocates them */
-static bool
-add_array(size_t *total, size_t n, size_t size)
-{
-	size_t		bytes;
-
-	if (!bpr_size_mul(n, size, &bytes))
-		return false;
-	return bpr_size_add(*total, bytes == 0 ? 1 : bytes, total);
-}
-
 /* Bytes per row of the 8-bit item vectors: dim rounded up to 16 */
 static int32_t
 quant_stride(int32_t dim)
@@ -193,15 +182,15 @@ bpr_trainer_bytes(const BprTrainConfig *cfg, const BprInteractions *data,
 	if (!bpr_sampler_bytes(&cfg->sampler, itf, &sb) || !bpr_size_add(total, sb, &total))
 		return 0;
 	if (cfg->sampler.hard == BPR_HARD_MODEL &&
-		(!add_array(&total, 1, sizeof(BprQuantVectors)) ||
-		 !add_array(&total, (size_t) data->n_items * (size_t) quant_stride(cfg->dim) + BPR_ALIGN_SLACK,
+		(!bpr_array_bytes(&total, 1, sizeof(BprQuantVectors)) ||
+		 !bpr_array_bytes(&total, (size_t) data->n_items * (size_t) quant_stride(cfg->dim) + BPR_ALIGN_SLACK,
 					sizeof(int8_t)) ||
-		 !add_array(&total, (size_t) data->n_items, sizeof(float)) ||
-		 (cfg->bias && !add_array(&total, (size_t) data->n_items, sizeof(float)))))
+		 !bpr_array_bytes(&total, (size_t) data->n_items, sizeof(float)) ||
+		 (cfg->bias && !bpr_array_bytes(&total, (size_t) data->n_items, sizeof(float)))))
 		return 0;
-	if (!add_array(&total, (size_t) data->n_users, sizeof(int32_t)) ||
-		!add_array(&total, (size_t) data->n_users + 1, sizeof(int64_t)) ||
-		!add_array(&total, (size_t) bucket_count(n_pos, bucket_shift(n_pos, data->n_users)),
+	if (!bpr_array_bytes(&total, (size_t) data->n_users, sizeof(int32_t)) ||
+		!bpr_array_bytes(&total, (size_t) data->n_users + 1, sizeof(int64_t)) ||
+		!bpr_array_bytes(&total, (size_t) bucket_count(n_pos, bucket_shift(n_pos, data->n_users)),
 				   sizeof(int32_t)))
 		return 0;
 	if (data->pos_weight != NULL &&

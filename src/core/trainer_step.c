@@ -12,16 +12,6 @@
 #include "trainer_int.h"
 #include "vecmath.h"
 
-/* Adds n elements of the given size to a byte count as bpr_alloc_aligned allocates them */
-static bool
-add_array(size_t *total, size_t n, size_t size)
-{
-	size_t		bytes;
-
-	return bpr_size_mul(n, size, &bytes) && bpr_size_add(bytes, BPR_ALIGN_SLACK, &bytes) &&
-		bpr_size_add(*total, bytes, total);
-}
-
 /* Threads, most triplets per thread and batch, and chunk size of a configuration */
 static void
 shard_shape(const BprTrainConfig *cfg, int32_t *threads, int32_t *shard_max, int32_t *chunk)
@@ -62,27 +52,27 @@ bpr_shards_bytes(const BprTrainConfig *cfg, const BprTowerSpec *us, const BprTow
 	shard_shape(cfg, &threads, &shard_max, &chunk);
 	c = (size_t) chunk;
 	scratch = scratch_floats(us, is, uf, itf, threads, shard_max);
-	ok = scratch > 0 && add_array(total, (size_t) threads, sizeof(BprTrainShard *)) &&
-		add_array(total, (size_t) threads, sizeof(BprTowerWork *)) &&
-		add_array(total, (size_t) threads, sizeof(BprTowerWork *));
+	ok = scratch > 0 && bpr_aligned_bytes(total, (size_t) threads, sizeof(BprTrainShard *)) &&
+		bpr_aligned_bytes(total, (size_t) threads, sizeof(BprTowerWork *)) &&
+		bpr_aligned_bytes(total, (size_t) threads, sizeof(BprTowerWork *));
 	for (int32_t k = 0; ok && k < threads; k++)
 	{
 		size_t		uw = bpr_tower_work_bytes(us, uf, chunk, shard_max);
 		size_t		iw = bpr_tower_work_bytes(is, itf, 2 * chunk,
 											  2 * shard_max);
 
-		ok = add_array(total, 1, sizeof(BprTrainShard));
+		ok = bpr_aligned_bytes(total, 1, sizeof(BprTrainShard));
 		ok = ok && uw > 0 && iw > 0 && bpr_size_add(*total, uw, total) &&
 			bpr_size_add(*total, iw, total) &&
-			add_array(total, c, sizeof(int32_t)) &&
-			add_array(total, 2 * c, sizeof(int32_t)) &&
-			add_array(total, c * (size_t) us->out_dim, sizeof(float)) &&
-			add_array(total, c * (size_t) us->out_dim, sizeof(float)) &&
-			add_array(total, 2 * c * (size_t) is->out_dim, sizeof(float)) &&
-			add_array(total, 2 * c * (size_t) is->out_dim, sizeof(float)) &&
-			add_array(total, scratch, sizeof(float)) &&
-			add_array(total, c, sizeof(BprSampleSlot)) &&
-			add_array(total, c, sizeof(int64_t));
+			bpr_aligned_bytes(total, c, sizeof(int32_t)) &&
+			bpr_aligned_bytes(total, 2 * c, sizeof(int32_t)) &&
+			bpr_aligned_bytes(total, c * (size_t) us->out_dim, sizeof(float)) &&
+			bpr_aligned_bytes(total, c * (size_t) us->out_dim, sizeof(float)) &&
+			bpr_aligned_bytes(total, 2 * c * (size_t) is->out_dim, sizeof(float)) &&
+			bpr_aligned_bytes(total, 2 * c * (size_t) is->out_dim, sizeof(float)) &&
+			bpr_aligned_bytes(total, scratch, sizeof(float)) &&
+			bpr_aligned_bytes(total, c, sizeof(BprSampleSlot)) &&
+			bpr_aligned_bytes(total, c, sizeof(int64_t));
 	}
 	return ok;
 }

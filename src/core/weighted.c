@@ -6,21 +6,12 @@
 
 #include "weighted.h"
 
-/* Adds n elements of size to *total; false on overflow */
-static bool
-add_bytes(size_t *total, int64_t n, size_t size)
-{
-	size_t		b;
-
-	return n >= 0 && bpr_size_mul((size_t) n, size, &b) && bpr_size_add(*total, b, total);
-}
-
 /* Bytes bpr_alias_init and bpr_alias_build allocate for n outcomes (with the build's stacks); false on overflow */
 bool
 bpr_alias_bytes(int64_t n, size_t *total)
 {
-	return add_bytes(total, n, sizeof(float)) && add_bytes(total, n, sizeof(int64_t)) &&
-		add_bytes(total, n, sizeof(int64_t));
+	return bpr_array_bytes(total, (size_t) n, sizeof(float)) && bpr_array_bytes(total, (size_t) n, sizeof(int64_t)) &&
+		bpr_array_bytes(total, (size_t) n, sizeof(int64_t));
 }
 
 /* Allocates a table of n >= 1 outcomes; the caller then writes each outcome's weight into prob[i] */
@@ -102,7 +93,7 @@ bpr_alias_build(BprAlias *a, const BprAlloc *alloc)
 bool
 bpr_cumulative_bytes(int64_t n, size_t *total)
 {
-	return add_bytes(total, n, sizeof(double));
+	return bpr_array_bytes(total, (size_t) n, sizeof(double));
 }
 
 /* Cumulative weights within each group of entries (see weighted.h) */
