@@ -55,6 +55,16 @@ UPDATE @extschema@.models m
                         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = m.users),
        items_table = (SELECT format('%I.%I', n.nspname, c.relname) FROM pg_catalog.pg_class c
                         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = m.items);
+-- and their owners, by name: serving reads a table found by its name (after a restore, on a
+-- Citus worker) only when a role the model trusts owns it, the table's owner at training first
+UPDATE @extschema@.models m
+   SET data = coalesce(m.data, '{}'::jsonb) || jsonb_build_object('table_owners', jsonb_build_object(
+       'ratings', (SELECT r.rolname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_roles r ON r.oid = c.relowner
+                    WHERE c.oid = m.ratings),
+       'users', (SELECT r.rolname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_roles r ON r.oid = c.relowner
+                  WHERE c.oid = m.users),
+       'items', (SELECT r.rolname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_roles r ON r.oid = c.relowner
+                  WHERE c.oid = m.items)));
 
 ALTER TABLE @extschema@.embeddings
 	ADD COLUMN key text COLLATE "C",

@@ -86,6 +86,9 @@ q -d "$old" -c "ALTER EXTENSION bpr UPDATE"
 check "updated to the current version" "$(q -d "$old" -c "SELECT extversion FROM pg_extension WHERE extname = 'bpr'")" \
 	"$(sed -n "s/^default_version = '\(.*\)'/\1/p" bpr.control)"
 check "registry kept" "$(q -d "$old" -c "$registry")" "$before_registry"
+check "the source tables' owners recorded by name" \
+	"$(q -d "$old" -c "SELECT bool_and(data->'table_owners'->>'ratings' = (SELECT r.rolname FROM pg_class c
+		JOIN pg_roles r ON r.oid = c.relowner WHERE c.oid = m.ratings)) FROM bpr.models m")" "t"
 check "same scores" "$(q -d "$old" -c "$scores")" "$before_scores"
 check "same cold-start scores" "$(q -d "$old" -c "$cold")" "$before_cold"
 check "same top-k" "$(q -d "$old" -c "$top")" "$before_top"

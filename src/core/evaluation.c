@@ -114,6 +114,23 @@ eval_round(BprTeam *team, int32_t first, int32_t count, void *arg)
 			eval_block(run, &run->members[m], b);
 }
 
+/* Bytes each thread of bpr_evaluate_model allocates beyond the first one's (0 on overflow) */
+size_t
+bpr_evaluate_thread_bytes(int32_t n_items, int32_t vec_dim, int32_t k)
+{
+	size_t		total = sizeof(EvalMember);
+	size_t		n = (size_t) (n_items > 0 ? n_items : 1);
+
+	if (!bpr_array_bytes(&total, (size_t) EVAL_BLOCK * n, sizeof(float)) ||
+		!bpr_array_bytes(&total, n, sizeof(float)) ||
+		!bpr_array_bytes(&total, n, 2) ||
+		!bpr_array_bytes(&total, EVAL_BLOCK, sizeof(int32_t)) ||
+		!bpr_array_bytes(&total, (size_t) EVAL_BLOCK * (size_t) (vec_dim > 0 ? vec_dim : 1), sizeof(float)) ||
+		!bpr_array_bytes(&total, (size_t) (k > 0 ? k : 1), sizeof(BprScored)))
+		return 0;
+	return total;
+}
+
 /* Computes every metric (see evaluation.h) */
 void
 bpr_evaluate_model(const BprEvalInput *in, const BprAlloc *alloc,

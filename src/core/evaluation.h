@@ -44,6 +44,9 @@ typedef struct BprMetricsResult
 	double		coverage;		/* share of items in anyone's top k */
 } BprMetricsResult;
 
+/* Bytes each thread of bpr_evaluate_model allocates beyond the first one's (0 on overflow) */
+size_t		bpr_evaluate_thread_bytes(int32_t n_items, int32_t vec_dim, int32_t k);
+
 /*
  * Computes every metric; check (may be NULL) is called on the calling thread
  * between rounds of blocks of users, when no helper thread is alive (it may

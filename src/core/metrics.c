@@ -126,7 +126,8 @@ user_rank_auc(const float *scores, int32_t n_items, const uint8_t *status,
 					le;
 
 #ifdef METRICS_AVX
-		if (avx)
+		/* the float lanes count exactly up to 2^24 each: n_u / 8 per lane */
+		if (avx && n_u < (1 << 26))
 			count_below_avx(work, n_u, s, &lt, &le);
 		else
 #endif

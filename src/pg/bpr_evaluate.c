@@ -241,7 +241,7 @@ evaluate(const BprEvalRequest *req, BprCachedModel *m, BprMetricsResult *res)
 	in.test_items = test_lists.items;
 	in.test_liked = liked;
 	in.k = req->k;
-	in.threads = bpr_training_threads(0);
+	in.threads = bpr_evaluation_threads(in.n_items, in.vec_dim, in.k, 0);
 	/* each thread calls OpenBLAS: it starts none of its own meanwhile */
 	bpr_blas_threads_single();
 	PG_TRY();

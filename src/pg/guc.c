@@ -13,6 +13,7 @@
 #include "utils/guc.h"
 
 #include "guc.h"
+#include "core/evaluation.h"
 #include "core/parallel.h"
 
 char	   *bpr_default_model = NULL;
@@ -159,6 +160,22 @@ bpr_training_threads(int requested)
 		n = cores > 0 ? (int) Min(cores, BPR_MAX_THREADS) : 1;
 	}
 	return Min(n, bpr_max_threads);
+}
+
+/* Threads an evaluation uses: as a training's, fewer when their buffers would pass the budget */
+int
+bpr_evaluation_threads(int32 n_items, int32 vec_dim, int32 k, Size budget)
+{
+	int			n = bpr_training_threads(0);
+	size_t		per_thread = bpr_evaluate_thread_bytes(n_items, vec_dim, k);
+
+	if (budget == 0)
+		budget = bpr_memory_limit();
+	if (per_thread == 0)
+		return 1;
+	if (budget > 0)
+		n = (int) Min((Size) n, Max((Size) 1, budget / per_thread));
+	return n;
 }
 
 /* Bytes a training may use under bpr.max_memory (or maintenance_work_mem); 0 = no limit */

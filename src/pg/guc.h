@@ -36,6 +36,13 @@ void		bpr_blas_threads_restore(void);
 /* Threads a training uses: the argument (0: bpr.threads, or the machine's cores), capped by bpr.max_threads */
 int			bpr_training_threads(int requested);
 
+/*
+ * Threads an evaluation of n_items uses: bpr_training_threads(0), fewer when
+ * the extra threads' buffers would not fit in budget bytes (0: bpr.max_memory,
+ * or maintenance_work_mem)
+ */
+int			bpr_evaluation_threads(int32 n_items, int32 vec_dim, int32 k, Size budget);
+
 /* Bytes a training may use under bpr.max_memory (or maintenance_work_mem); 0 = no limit */
 Size		bpr_memory_limit(void);
 

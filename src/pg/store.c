@@ -367,8 +367,9 @@ trusted_table(Oid relid, const char *trained_owner, Oid model_owner)
 /*
  * A model's table on this node: the stored OID when it still names the table
  * of the stored name, else the table of that name (a Citus worker, a restore)
- * when a role the model trusts owns it (trusted_table), else the stored OID
- * (a table renamed since); InvalidOid when it is gone.
+ * when a role the model trusts owns it (trusted_table), else the relation of
+ * the stored OID (a table renamed since) when a trusted role owns it;
+ * InvalidOid when none is.
  */
 static Oid
 resolve_table(Oid stored, const char *name, const char *trained_owner, Oid model_owner)
@@ -376,14 +377,16 @@ resolve_table(Oid stored, const char *name, const char *trained_owner, Oid model
 	bool		stored_exists = OidIsValid(stored) && get_rel_name(stored) != NULL;
 	Oid			by_name;
 
-	if (name == NULL)
-		return stored_exists ? stored : InvalidOid;
-	if (stored_exists && strcmp(bpr_relation_sql_name(stored), name) == 0)
+	if (stored_exists && (name == NULL || strcmp(bpr_relation_sql_name(stored), name) == 0))
 		return stored;
-	by_name = RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(name)), NoLock, true);
-	if (OidIsValid(by_name) && trusted_table(by_name, trained_owner, model_owner))
-		return by_name;
-	return stored_exists ? stored : InvalidOid;
+	if (name != NULL)
+	{
+		by_name = RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(name)), NoLock, true);
+		if (OidIsValid(by_name) && trusted_table(by_name, trained_owner, model_owner))
+			return by_name;
+	}
+	/* renamed since, on this node; elsewhere the OID may name any relation: trusted ones only */
+	return stored_exists && trusted_table(stored, trained_owner, model_owner) ? stored : InvalidOid;
 }
 
 /* Reads a version's registry facts (version 0: the active one); false if there is none */

@@ -5,6 +5,7 @@
 
 #include "core/calibration.h"
 #include "dataset.h"
+#include "guc.h"
 #include "validation.h"
 
 /* Reads a validation table with the training's column mapping */
@@ -80,7 +81,11 @@ bpr_validation_prepare(Oid relid, const BprTrainArgs *args, const BprDataset *ds
 	v->input.test_items = lists.items;
 	v->input.test_liked = liked;
 	v->input.k = v->k;
-	v->input.threads = args->cfg.threads;	/* OpenBLAS is single-threaded during a training */
+	/* OpenBLAS is single-threaded during a training; more threads only within its budget */
+	v->input.threads = bpr_evaluation_threads(ds->items.n, args->cfg.dim + 2, v->k,
+											  alloc->limit == 0 ? 0 :
+											  alloc->limit > alloc->used ? alloc->limit - alloc->used : 1);
+	v->input.threads = Min(v->input.threads, args->cfg.threads);
 	return v;
 }
 
