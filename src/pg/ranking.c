@@ -251,32 +251,38 @@ bpr_key_array_positions(FunctionCallInfo fcinfo, int argno, const BprSide *side,
 	int			n;
 	Oid			elem_type;
 	int32		m = 0,
-				kept = 0;
+				kept = 0,
+				n_ints = 0;
+	int64	   *ints;
 
 	array_elements(fcinfo, argno, what, &elems, &nulls, &n, &elem_type);
 	*positions = palloc(sizeof(int32) * Max(n, 1));
-	if (side->keys.is_int)
+	ints = side->keys.is_int ? palloc(sizeof(int64) * Max(n, 1)) : NULL;
+	for (int i = 0; i < n; i++)
+	{
+		BprKey		key;
+		int64		pos;
+
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (nulls[i])
+			continue;
+		bpr_key_from_datum(elems[i], elem_type, key_type, what, model, &key);
+		if (ints != NULL)
+		{
+			if (key.is_int)
+				ints[n_ints++] = key.ival;	/* found below, in key order */
+		}
+		else if ((pos = bpr_key_find(&side->keys, &key)) >= 0)
+			(*positions)[m++] = (int32) pos;
+	}
+	if (ints != NULL)
 	{
 		/* integer keys: sorted, then each found by galloping from the previous one */
-		int64	   *ints = palloc(sizeof(int64) * Max(n, 1));
 		int64		at = 0;
 
-		for (int i = 0; i < n; i++)
-		{
-			BprKey		key;
-
-			if ((i & 0xFFFF) == 0)
-				CHECK_FOR_INTERRUPTS();
-			if (nulls[i])
-				continue;
-			bpr_key_from_datum(elems[i], elem_type, key_type, what, model, &key);
-			if (key.is_int)
-				ints[m++] = key.ival;
-		}
-		qsort(ints, m, sizeof(int64), int64_cmp);
-		n = m;
-		m = 0;
-		for (int i = 0; i < n; i++)
+		qsort(ints, n_ints, sizeof(int64), int64_cmp);
+		for (int32 i = 0; i < n_ints; i++)
 		{
 			at = bpr_keyset_lower_bound_int(&side->keys, ints[i], at);
 			if (at < side->keys.n && side->keys.ints[at] == ints[i])
@@ -285,22 +291,7 @@ bpr_key_array_positions(FunctionCallInfo fcinfo, int argno, const BprSide *side,
 		pfree(ints);
 	}
 	else
-	{
-		for (int i = 0; i < n; i++)
-		{
-			BprKey		key;
-			int64		pos;
-
-			if ((i & 0xFFFF) == 0)
-				CHECK_FOR_INTERRUPTS();
-			if (nulls[i])
-				continue;
-			bpr_key_from_datum(elems[i], elem_type, key_type, what, model, &key);
-			if ((pos = bpr_key_find(&side->keys, &key)) >= 0)
-				(*positions)[m++] = (int32) pos;
-		}
 		qsort(*positions, m, sizeof(int32), position_cmp);
-	}
 	for (int32 i = 0; i < m; i++)
 		if (i == 0 || (*positions)[i] != (*positions)[kept - 1])
 			(*positions)[kept++] = (*positions)[i];

@@ -14,6 +14,7 @@
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/regproc.h"
 #include "nodes/makefuncs.h"
@@ -33,17 +34,62 @@ typedef struct TableNeed
 	AclMode		mode;
 } TableNeed;
 
+/*
+ * OIDs of bpr's tables, looked up once per backend (serving checks privileges
+ * on them at every call) and forgotten when any of them is invalidated
+ */
+typedef struct TableOid
+{
+	const char *name;
+	Oid			relid;
+} TableOid;
+
+static TableOid table_oids[] = {
+	{"model_names", InvalidOid}, {"models", InvalidOid}, {"features", InvalidOid},
+	{"parameters", InvalidOid}, {"embeddings", InvalidOid}, {"training_log", InvalidOid}
+};
+static bool table_oids_watched = false;
+
+/* Relcache invalidation: forgets the OIDs when one of them (or every relation) changes */
+static void
+forget_table_oids(Datum arg, Oid relid)
+{
+	bool		ours = !OidIsValid(relid);
+
+	for (int i = 0; i < lengthof(table_oids) && !ours; i++)
+		ours = table_oids[i].relid == relid;
+	if (ours)
+		for (int i = 0; i < lengthof(table_oids); i++)
+			table_oids[i].relid = InvalidOid;
+}
+
 /* Oid of a table of schema bpr (ERROR if the extension's schema is gone) */
 static Oid
 bpr_table(const char *name)
 {
-	Oid			relid = get_relname_relid(name, get_namespace_oid("bpr", false));
+	TableOid   *t = NULL;
+	Oid			relid;
 
+	for (int i = 0; i < lengthof(table_oids) && t == NULL; i++)
+		if (strcmp(table_oids[i].name, name) == 0)
+			t = &table_oids[i];
+	if (t != NULL && OidIsValid(t->relid))
+		return t->relid;
+	relid = get_relname_relid(name, get_namespace_oid("bpr", false));
 	if (!OidIsValid(relid))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("table bpr.%s does not exist", name),
 				 errhint("The bpr extension may be damaged; reinstall it.")));
+	if (t != NULL)
+	{
+		if (!table_oids_watched)
+		{
+			CacheRegisterRelcacheCallback(forget_table_oids, (Datum) 0);
+			table_oids_watched = true;
+		}
+		t->relid = relid;
+	}
 	return relid;
 }
 
