@@ -7,6 +7,7 @@
 #include "evaluation.h"
 #include "metrics.h"
 #include "parallel.h"
+#include "rng.h"
 
 /* Users scored per GEMM */
 #define EVAL_BLOCK 64
@@ -213,4 +214,60 @@ bpr_evaluate_model(const BprEvalInput *in, const BprAlloc *alloc,
 		out->rank_auc = sums[4] / n_eval;
 	}
 	out->coverage = n_items > 0 ? (double) n_covered / n_items : 0.0;
+}
+
+/* True when user u has a liked test row */
+static bool
+has_liked(const int64_t *test_ptr, const uint8_t *test_liked, int32_t u)
+{
+	for (int64_t p = test_ptr[u]; p < test_ptr[u + 1]; p++)
+		if (test_liked[p])
+			return true;
+	return false;
+}
+
+/* Keeps a seeded uniform sample of at most `most` users with a liked test row (selection sampling) */
+int32_t
+bpr_eval_sample_users(int32_t n_users, int64_t *test_ptr, int32_t *test_items,
+					  uint8_t *test_liked, int32_t most, uint64_t seed)
+{
+	int32_t		eligible = 0,
+				left,
+				wanted;
+	int64_t		w = 0,
+				start;
+	BprRng		rng;
+
+	for (int32_t u = 0; u < n_users; u++)
+		eligible += has_liked(test_ptr, test_liked, u);
+	if (most <= 0 || eligible <= most)
+		return eligible;
+	bpr_rng_seed(&rng, seed);
+	left = eligible;
+	wanted = most;
+	start = test_ptr[0];
+	for (int32_t u = 0; u < n_users; u++)
+	{
+		int64_t		a = start,
+					b = test_ptr[u + 1];
+		/* an eligible user is kept with probability wanted / left: exactly `most` in all */
+		bool		keep = false;
+
+		if (has_liked(test_ptr, test_liked, u))
+		{
+			keep = bpr_rng_below(&rng, (uint64_t) left) < (uint64_t) wanted;
+			left--;
+			wanted -= keep;
+		}
+		start = b;
+		test_ptr[u] = w;
+		if (keep)
+		{
+			memmove(test_items + w, test_items + a, (size_t) (b - a) * sizeof(int32_t));
+			memmove(test_liked + w, test_liked + a, (size_t) (b - a));
+			w += b - a;
+		}
+	}
+	test_ptr[n_users] = w;
+	return eligible;
 }

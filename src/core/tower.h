@@ -123,6 +123,9 @@ void		bpr_tower_forward_with(const BprTower *tower, BprTowerWork *work,
 								   const BprFeatures *f, const int32_t *rows,
 								   int32_t n, bool with_ids, float *out);
 
+/* Fetches, with write intent, the Adam moments of these rows' id embeddings (ahead of an update) */
+void		bpr_tower_prefetch_moments(const BprTower *tower, const int32_t *rows, int32_t n);
+
 /* Asks for the cache lines a forward pass over these rows will read first (id rows, feature rows) */
 void		bpr_tower_prefetch(const BprTower *tower, const BprFeatures *f,
 							   const int32_t *rows, int32_t n);

@@ -591,6 +591,29 @@ bpr_tower_prefetch(const BprTower *tower, const BprFeatures *f, const int32_t *r
 	}
 }
 
+/* Fetches, with write intent, the Adam moments of the id rows of these rows (the update writes them) */
+void
+bpr_tower_prefetch_moments(const BprTower *tower, const int32_t *rows, int32_t n)
+{
+	const BprTensor *t;
+
+	if (tower->ids_index < 0 || !tower->training)
+		return;
+	t = &tower->tensors[tower->ids_index];
+	for (int32_t i = 0; i < n; i++)
+	{
+		size_t		off = (size_t) rows[i] * (size_t) t->cols;
+
+		for (int32_t d = 0; d < t->cols; d += 16)
+		{
+			bpr_prefetch_w(t->m + off + d);
+			bpr_prefetch_w(t->v + off + d);
+		}
+		bpr_prefetch_w(t->m + off + t->cols - 1);
+		bpr_prefetch_w(t->v + off + t->cols - 1);
+	}
+}
+
 /* Adds src (cols values) into the gradient row of a table row */
 static inline void
 add_grad_row1(BprRowGrad *rg, int32_t row, const float *restrict src)

@@ -368,8 +368,12 @@ train_round(BprTeam *team, int32_t first, int32_t count, void *arg)
 		for (int32_t m = first; m < first + count; m++)
 			bpr_step_run(r->t, r->plan, &c, m);
 		bpr_step_cursor_next(r->t, r->plan, &c);
-		/* what the next step reads, the others may have been writing in this one */
-		if (c.kind != kind && c.kind != STEP_END && s + 1 < r->n_steps)
+		/*
+		 * What the next step reads, the others may have been writing in this
+		 * one (lock-free threads meet only around a refresh)
+		 */
+		if (c.kind != kind && c.kind != STEP_END && s + 1 < r->n_steps &&
+			(!r->t->cfg.lock_free || kind == STEP_REFRESH || c.kind == STEP_REFRESH))
 			bpr_team_barrier(team);
 	}
 	if (first == 0)

@@ -73,6 +73,16 @@ typedef struct BprTrainConfig
 	 * another order: their loss curves agree within sampling noise.
 	 */
 	int32_t		threads;
+	/*
+	 * With threads > 1: each thread trains whole batches (batch b on thread
+	 * b % threads) and applies its Adam step to the shared weights at once,
+	 * without locks or barriers (Hogwild!-style; threads meet only around
+	 * the refresh of the item vectors for MODEL hard negatives).  Same batch
+	 * size, number of steps and learning rates as one thread, but a step may
+	 * read rows another thread is writing: faster, and not reproducible run
+	 * to run.  With one thread it changes nothing.
+	 */
+	bool		lock_free;
 } BprTrainConfig;
 
 /* What one epoch did, for progress lines and the training log */

@@ -22,7 +22,8 @@ shard_shape(const BprTrainConfig *cfg, int32_t *threads, int32_t *shard_max, int
 	/* shares smaller than TRAIN_SHARE_MIN cost more to coordinate than they save */
 	n = n > most ? (most > 1 ? most : 1) : n;
 	*threads = n;
-	*shard_max = (cfg->batch_size + n - 1) / n;
+	/* lock-free threads take whole batches */
+	*shard_max = cfg->lock_free ? cfg->batch_size : (cfg->batch_size + n - 1) / n;
 	*chunk = *shard_max < TRAIN_CHUNK_MAX ? *shard_max : TRAIN_CHUNK_MAX;
 }
 
@@ -133,7 +134,7 @@ bpr_batch_len(const TrainPlan *plan, const BprTrainConfig *cfg, int64_t b)
 static int64_t
 batch_chunks(const BprTrainer *t, int64_t n)
 {
-	int64_t		share = (n + t->threads - 1) / t->threads;
+	int64_t		share = t->cfg.lock_free ? n : (n + t->threads - 1) / t->threads;
 
 	return share == 0 ? 1 : (share + t->chunk - 1) / t->chunk;
 }
@@ -318,12 +319,23 @@ step_grads(BprTrainer *t, const TrainPlan *plan, const TrainCursor *c, int32_t m
 	int64_t		n_batch = bpr_batch_len(plan, cfg, c->batch);
 	int64_t		share_lo = n_batch * member / t->threads;
 	int64_t		share_hi = n_batch * (member + 1) / t->threads;
-	int64_t		a = share_lo + c->index * t->chunk;
-	int64_t		b = a + t->chunk < share_hi ? a + t->chunk : share_hi;
-	int32_t		n = (int32_t) (b - a);
+	int64_t		a,
+				b;
+	int32_t		n;
 	int32_t		idim = t->vec_dim;
 	double		reg = 0.0;
 
+	/* lock-free: the whole batch, on its thread only */
+	if (cfg->lock_free)
+	{
+		if (c->batch % t->threads != member)
+			return;
+		share_lo = 0;
+		share_hi = n_batch;
+	}
+	a = share_lo + c->index * t->chunk;
+	b = a + t->chunk < share_hi ? a + t->chunk : share_hi;
+	n = (int32_t) (b - a);
 	/* a new batch: the previous one's gradients have been applied by everyone */
 	if (c->index == 0)
 	{
@@ -335,6 +347,8 @@ step_grads(BprTrainer *t, const TrainPlan *plan, const TrainCursor *c, int32_t m
 
 	draw_positives(t, sh, c->batch * cfg->batch_size + a, n);
 	bpr_tower_forward_with(t->user, sh->uw, t->user_features, sh->b_user, n, true, sh->u_out);
+	/* the update writes these users' moments: their misses overlap the sampling */
+	bpr_tower_prefetch_moments(t->user, sh->b_user, n);
 	bpr_tower_prefetch(t->item, t->item_features, sh->b_items, n);
 	bpr_sample_negatives(&t->sampler, &sh->rng, n, sh->b_user, sh->b_items, sh->u_out,
 						 sh->b_items + n, sh->candidates);
@@ -345,6 +359,7 @@ step_grads(BprTrainer *t, const TrainPlan *plan, const TrainCursor *c, int32_t m
 	bpr_tower_prefetch(t->item, t->item_features, sh->b_items + n, n);
 	bpr_tower_forward_with(t->item, sh->iw, t->item_features, sh->b_items, 2 * n, true,
 						   sh->i_out);
+	bpr_tower_prefetch_moments(t->item, sh->b_items, 2 * n);
 	sh->loss += bpr_loss_part(n, cfg->dim, idim, sh->u_out, sh->i_out,
 							  sh->i_out + (size_t) n * idim, cfg->l2, 1.0 / (double) n_batch,
 							  sh->du, sh->di, sh->di + (size_t) n * idim, &reg);
@@ -366,6 +381,16 @@ step_update(BprTrainer *t, const TrainPlan *plan, const TrainCursor *c, int32_t 
 
 	bpr_adam_defaults(&adam, lr);
 	bpr_adam_prepare(&st, &adam, c->step + 1);
+	/* lock-free: the batch's thread alone, from its own gradients, while the others run theirs */
+	if (cfg->lock_free)
+	{
+		if (c->batch % t->threads == member)
+		{
+			bpr_tower_update_part(t->user, &t->user_works[member], 1, 0, 1, &st, scratch);
+			bpr_tower_update_part(t->item, &t->item_works[member], 1, 0, 1, &st, scratch);
+		}
+		return;
+	}
 	bpr_tower_update_part(t->user, t->user_works, t->threads, member, t->threads, &st, scratch);
 	bpr_tower_update_part(t->item, t->item_works, t->threads, member, t->threads, &st, scratch);
 }

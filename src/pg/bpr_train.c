@@ -88,7 +88,7 @@ hook_epoch(void *arg, const BprEpochReport *r)
 		double		vstart = bpr_now();
 
 		bpr_validation_run(st->validation, st->trainer, &res);
-		entry->metrics_json = bpr_metrics_json(&res, st->validation->k, r->epoch, bpr_now() - vstart);
+		entry->metrics_json = bpr_metrics_json(&res, st->validation, r->epoch, bpr_now() - vstart);
 		precision = res.precision;
 		if (res.precision > st->best_metric || st->best_epoch == 0)
 		{
@@ -282,11 +282,11 @@ data_json(const BprDataset *ds, const BprTrainer *t, bool calibrated, float cold
 	return psprintf("{\"users\": %d, \"items\": %d, \"cold_items\": %d, \"ratings\": " INT64_FORMAT
 					", \"positives\": " INT64_FORMAT ", \"negatives\": " INT64_FORMAT
 					", \"trained_positives\": " INT64_FORMAT ", \"skipped_rows\": " INT64_FORMAT
-					", \"duplicate_rows\": " INT64_FORMAT ", \"threads\": %d%s}",
+					", \"duplicate_rows\": " INT64_FORMAT ", \"threads\": %d, \"reproducible\": %s%s}",
 					ds->users.n, ds->items.n, cold_items, ds->n_ratings, ds->n_positives,
 					ds->n_negatives, t->n_pairs,
 					ds->skipped_null + ds->skipped_nonfinite + ds->skipped_weight, ds->duplicates,
-					t->threads,
+					t->threads, t->threads == 1 || !t->cfg.lock_free ? "true" : "false",
 					psprintf("%s%s%s%s", times, offset, warm_json, owners));
 }
 

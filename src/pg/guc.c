@@ -22,6 +22,8 @@ int			bpr_shared_memory_mb = 1024;
 int			bpr_keep_versions = 5;
 int			bpr_max_threads = 8;
 int			bpr_threads = 0;
+bool		bpr_reproducible = false;
+int			bpr_validation_users = 10000;
 static int	bpr_max_memory_kb = -1;
 static int	bpr_blas_threads = 1;
 
@@ -140,6 +142,22 @@ bpr_guc_init(void)
 							"Capped by bpr.max_threads.",
 							&bpr_threads,
 							0, 0, BPR_MAX_THREADS,
+							PGC_USERSET,
+							0,
+							NULL, NULL, NULL);
+	DefineCustomBoolVariable("bpr.reproducible",
+							 "Makes a training on several threads give the same weights on every run with the same seed and threads.",
+							 "Off: each thread trains whole batches and updates the shared weights without waiting for the others (faster).",
+							 &bpr_reproducible,
+							 false,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+	DefineCustomIntVariable("bpr.validation_users",
+							"Most users of the validation table each training epoch ranks, a seeded sample; 0 ranks all.",
+							"bpr_evaluate and activate => 'if_better' always rank every user.",
+							&bpr_validation_users,
+							10000, 0, INT_MAX,
 							PGC_USERSET,
 							0,
 							NULL, NULL, NULL);

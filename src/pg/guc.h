@@ -24,6 +24,12 @@ extern int	bpr_max_threads;
 /* bpr.threads: threads a training uses when bpr_train names none */
 extern int	bpr_threads;
 
+/* bpr.reproducible: several training threads give the same weights every run (synchronous batches) */
+extern bool bpr_reproducible;
+
+/* bpr.validation_users: most users of a validation table each epoch ranks (0: all) */
+extern int	bpr_validation_users;
+
 /* Registers the settings and applies bpr.blas_threads (from _PG_init) */
 void		bpr_guc_init(void);
 

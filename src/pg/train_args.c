@@ -327,6 +327,7 @@ bpr_train_args_parse(FunctionCallInfo fcinfo, BprTrainArgs *a)
 	if (bpr_arg_given(fcinfo, A_THREADS))
 		a->threads = arg_int(fcinfo, A_THREADS, "threads", 1, BPR_MAX_THREADS);
 	c->threads = bpr_training_threads(a->threads);
+	c->lock_free = !bpr_reproducible;
 	a->warm_start = bpr_arg_given(fcinfo, A_WARM_START) && PG_GETARG_BOOL(A_WARM_START);
 	a->weight_column = bpr_arg_text(fcinfo, A_WEIGHT_COLUMN, NULL);
 	if (a->weight_column != NULL && a->rating_column != NULL)

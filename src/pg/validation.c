@@ -63,6 +63,9 @@ bpr_validation_prepare(Oid relid, const BprTrainArgs *args, const BprDataset *ds
 						bpr_relation_name(relid)),
 				 errdetail("Liked means a rating of at least %g.", args->positive_threshold)));
 
+	/* each epoch ranks a seeded sample of at most bpr.validation_users users: its cost stays bounded */
+	v->eligible_users = bpr_eval_sample_users(ds->users.n, lists.ptr, lists.items, liked,
+											  bpr_validation_users, args->cfg.seed);
 	v->k = 10;
 	/* dim, the bias column and the offset column */
 	v->user_vecs = bpr_pg_alloc(alloc, (size_t) ds->users.n, sizeof(float) * (args->cfg.dim + 2), "user vectors");
@@ -107,14 +110,17 @@ bpr_validation_run(BprValidation *v, BprTrainer *t, BprMetricsResult *res)
 	bpr_pg_alloc_reset(&v->scratch);
 }
 
-/* Metrics as a JSON object */
+/* Metrics as a JSON object ("sampled_from": the users with a liked row, when a sample was ranked) */
 char *
-bpr_metrics_json(const BprMetricsResult *r, int32 k, int32 epoch, double seconds)
+bpr_metrics_json(const BprMetricsResult *r, const BprValidation *v, int32 epoch, double seconds)
 {
-	return psprintf("{\"epoch\": %d, \"k\": %d, \"users\": " INT64_FORMAT ", \"seed_auc\": %.6f, \"rank_auc\": %.6f, "
+	char	   *sampled = r->users < v->eligible_users ?
+		psprintf(", \"sampled_from\": %d", v->eligible_users) : "";
+
+	return psprintf("{\"epoch\": %d, \"k\": %d, \"users\": " INT64_FORMAT "%s, \"seed_auc\": %.6f, \"rank_auc\": %.6f, "
 					"\"precision\": %.6f, \"recall\": %.6f, \"ndcg\": %.6f, \"map\": %.6f, "
 					"\"coverage\": %.6f, \"seconds\": %.3f}",
-					epoch, k, r->users, r->seed_auc, r->rank_auc, r->precision, r->recall,
+					epoch, v->k, r->users, sampled, r->seed_auc, r->rank_auc, r->precision, r->recall,
 					r->ndcg, r->map, r->coverage, seconds);
 }
 

@@ -15,6 +15,7 @@
 typedef struct BprValidation
 {
 	int32		k;
+	int32		eligible_users; /* users with a liked row; more than are ranked when sampled */
 	BprEvalInput input;
 	float	   *user_vecs;
 	float	   *item_vecs;
@@ -31,7 +32,8 @@ BprValidation *bpr_validation_prepare(Oid relid, const BprTrainArgs *args,
 /* Evaluates the trainer's current weights on the validation set */
 void		bpr_validation_run(BprValidation *v, BprTrainer *t, BprMetricsResult *res);
 
-/* Metrics as a JSON object (seconds: the validation's time) */
-char	   *bpr_metrics_json(const BprMetricsResult *r, int32 k, int32 epoch, double seconds);
+/* Metrics of a validation run as a JSON object (seconds: the validation's time) */
+char	   *bpr_metrics_json(const BprMetricsResult *r, const BprValidation *v, int32 epoch,
+							 double seconds);
 
 #endif

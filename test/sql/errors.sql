@@ -114,6 +114,23 @@ SELECT expect_error($$SELECT bpr.bpr_train('th', ratings => 'planted.ratings', t
 SELECT expect_error($$SELECT bpr.bpr_train('th', ratings => 'planted.ratings', threads => 0)$$);
 SELECT bpr.bpr_drop('th');
 
+-- lock-free threads (bpr.reproducible = off, the default): each thread trains whole batches and
+-- updates the shared weights at once; a version so trained ranks the held-out ratings as well as
+-- a synchronous one, and records that it is not reproducible
+SET bpr.reproducible = off;
+SELECT version FROM bpr.bpr_train('lf', ratings => 'planted.ratings', threads => 2, seed => 5);
+SELECT version FROM bpr.bpr_train('lf', ratings => 'planted.ratings', threads => 2, seed => 5);
+RESET bpr.reproducible;
+SELECT version FROM bpr.bpr_train('lf', ratings => 'planted.ratings', threads => 2, seed => 5);
+SELECT version, data->>'threads' AS threads, data->>'reproducible' AS reproducible
+  FROM bpr.models WHERE model = 'lf' ORDER BY version;
+SELECT e1.rank_auc > 0.8 AS lock_free_ranks, abs(e1.rank_auc - e3.rank_auc) < 0.03 AS auc_close,
+       abs(e2.rank_auc - e3.rank_auc) < 0.03 AS again_close, abs(e1.precision_at_k - e3.precision_at_k) < 0.05 AS precision_close
+  FROM bpr.bpr_evaluate('lf', 'planted.ratings_test', version => 1) e1,
+       bpr.bpr_evaluate('lf', 'planted.ratings_test', version => 2) e2,
+       bpr.bpr_evaluate('lf', 'planted.ratings_test', version => 3) e3;
+SELECT bpr.bpr_drop('lf');
+
 -- the memory budget covers every phase: a budget too small fails there, with 53200, before
 -- the memory is allocated
 CREATE FUNCTION pg_temp.budget_phase(sql text) RETURNS text LANGUAGE plpgsql AS $$

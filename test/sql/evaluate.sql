@@ -80,6 +80,27 @@ SELECT (m.metrics->>'precision')::float8 = (SELECT max((l.metrics->>'precision')
        abs((m.metrics->>'precision')::float8 - (SELECT precision_at_k FROM bpr.bpr_evaluate('val', 'planted.ratings_test'))) < 1e-6 AS best_weights_stored
   FROM bpr.models m WHERE m.model = 'val';
 
+-- each epoch ranks a seeded sample of at most bpr.validation_users users with a liked row (its
+-- cost stays bounded on a large validation table); the log says of how many; bpr_evaluate ranks all
+SET bpr.validation_users = 50;
+SELECT version FROM bpr.bpr_train('vs', ratings => 'planted.ratings', epochs => 2,
+                                  validation => 'planted.ratings_test', seed => 1);
+SELECT version FROM bpr.bpr_train('vs', ratings => 'planted.ratings', epochs => 2,
+                                  validation => 'planted.ratings_test', seed => 1);
+SET bpr.validation_users = 0;
+SELECT version FROM bpr.bpr_train('vs', ratings => 'planted.ratings', epochs => 2,
+                                  validation => 'planted.ratings_test', seed => 1);
+RESET bpr.validation_users;
+SELECT l.version, l.epoch, l.metrics->>'users' AS users,
+       (l.metrics->>'sampled_from')::int = e.users AS sampled_from_all, l.metrics ? 'sampled_from' AS sampled
+  FROM bpr.training_log l, bpr.bpr_evaluate('vs', 'planted.ratings_test') e
+ WHERE l.model = 'vs' ORDER BY 1, 2;
+-- the same seed samples the same users
+SELECT a.metrics - 'seconds' = b.metrics - 'seconds' AS same_sample_same_metrics
+  FROM bpr.training_log a JOIN bpr.training_log b USING (model, epoch)
+ WHERE a.model = 'vs' AND a.version = 1 AND b.version = 2 AND a.epoch = 2;
+SELECT bpr.bpr_drop('vs');
+
 -- users the model never saw are scored from their features (cold start), not skipped: a
 -- model trained on users 1-160 evaluated on users 161-200 alone
 CREATE VIEW planted.ratings_160 AS SELECT * FROM planted.ratings WHERE user_id <= 160;

@@ -20,8 +20,10 @@ EXCEPTION WHEN OTHERS THEN
 END
 $$;
 
--- Results depend on the number of training threads: every test trains on two, on any machine
+-- Results depend on the number of training threads: every test trains on two, on any machine,
+-- synchronously (lock-free threads, the default, give slightly different weights on every run)
 DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET bpr.threads = 2', current_database()); END $$;
+DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET bpr.reproducible = on', current_database()); END $$;
 
 -- Every object lives in schema bpr
 SELECT n.nspname, count(*) FROM pg_depend d JOIN pg_class c ON c.oid = d.objid

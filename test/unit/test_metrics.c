@@ -1,6 +1,9 @@
 /*
  * test_metrics.c - ranking metrics on hand-worked examples (EVALUATION.md)
  */
+#include <string.h>
+
+#include "evaluation.h"
 #include "metrics.h"
 #include "rng.h"
 #include "unit.h"
@@ -72,6 +75,106 @@ brute_auc(const BprAucRow *rows, int64_t n)
 }
 
 /* Runs every metrics check */
+/* Test rows of 1000 users (every 7th has no liked row, every 11th no row) into ptr/items/liked */
+static void
+sample_fixture(int64_t *ptr, int32_t *items, uint8_t *liked)
+{
+	int64_t		n = 0;
+
+	ptr[0] = 0;
+	for (int32_t u = 0; u < 1000; u++)
+	{
+		int32_t		rows = u % 11 == 0 ? 0 : 1 + u % 5;
+
+		for (int32_t r = 0; r < rows; r++, n++)
+		{
+			items[n] = u * 10 + r;
+			liked[n] = u % 7 != 0 && r % 2 == 0;
+		}
+		ptr[u + 1] = n;
+	}
+}
+
+/* A seeded uniform sample of users with a liked row keeps their rows whole and drops the others' */
+static void
+test_sample_users(void)
+{
+	static int64_t ptr[1001],
+				ptr0[1001];
+	static int32_t items[5000],
+				items0[5000];
+	static uint8_t liked[5000],
+				liked0[5000];
+	static int32_t kept_count[1000];
+	int32_t		eligible = 0;
+	int64_t		first_half = 0,
+				second_half = 0;
+
+	sample_fixture(ptr0, items0, liked0);
+	for (int32_t u = 0; u < 1000; u++)
+		eligible += u % 11 != 0 && u % 7 != 0;
+	/* no limit, or a limit above the count: nothing changes */
+	sample_fixture(ptr, items, liked);
+	CHECK(bpr_eval_sample_users(1000, ptr, items, liked, 0, 1) == eligible);
+	CHECK(memcmp(ptr, ptr0, sizeof(ptr)) == 0);
+	CHECK(bpr_eval_sample_users(1000, ptr, items, liked, eligible, 1) == eligible);
+	CHECK(memcmp(ptr, ptr0, sizeof(ptr)) == 0);
+	for (uint64_t seed = 1; seed <= 200; seed++)
+	{
+		int32_t		kept = 0;
+		bool		rows_ok = true;
+
+		sample_fixture(ptr, items, liked);
+		CHECK(bpr_eval_sample_users(1000, ptr, items, liked, 100, seed) == eligible);
+		for (int32_t u = 0; u < 1000; u++)
+		{
+			int64_t		n = ptr[u + 1] - ptr[u];
+
+			if (n == 0)
+				continue;
+			kept++;
+			kept_count[u]++;
+			if (u < 500)
+				first_half++;
+			else
+				second_half++;
+			/* a kept user: eligible, its rows whole and in order */
+			rows_ok = rows_ok && u % 11 != 0 && u % 7 != 0 && n == ptr0[u + 1] - ptr0[u] &&
+				memcmp(items + ptr[u], items0 + ptr0[u], (size_t) n * sizeof(int32_t)) == 0 &&
+				memcmp(liked + ptr[u], liked0 + ptr0[u], (size_t) n) == 0;
+		}
+		CHECK(kept == 100);
+		CHECK(rows_ok);
+		if (seed == 1)
+		{
+			static int64_t again[1001];
+
+			memcpy(again, ptr, sizeof(again));
+			sample_fixture(ptr, items, liked);
+			bpr_eval_sample_users(1000, ptr, items, liked, 100, 1);
+			CHECK(memcmp(again, ptr, sizeof(again)) == 0);
+			sample_fixture(ptr, items, liked);
+			bpr_eval_sample_users(1000, ptr, items, liked, 100, 2);
+			CHECK(memcmp(again, ptr, sizeof(again)) != 0);
+		}
+	}
+	/* uniform: each eligible user kept in about 100 / eligible of the 200 draws */
+	{
+		double		expect = 200.0 * 100 / eligible;
+		int32_t		lo = 1000,
+					hi = 0;
+
+		for (int32_t u = 0; u < 1000; u++)
+			if (u % 11 != 0 && u % 7 != 0)
+			{
+				lo = kept_count[u] < lo ? kept_count[u] : lo;
+				hi = kept_count[u] > hi ? kept_count[u] : hi;
+			}
+		CHECK(lo >= expect / 4 && hi <= expect * 3);
+		CHECK(fabs((double) first_half - (double) second_half) < 0.1 * (first_half + second_half));
+	}
+}
+
 void
 test_metrics(void)
 {
@@ -79,6 +182,8 @@ test_metrics(void)
 	float		work[10];
 	BprUserMetrics m;
 	int32_t		n;
+
+	test_sample_users();
 
 	/* k = 5 */
 	n = bpr_user_metrics(ex_scores, NULL, 10, ex_status, 5, top, work, &m);

@@ -298,6 +298,54 @@ test_quality(void)
 		}
 }
 
+/*
+ * Lock-free threads: with one thread the same bits as synchronous training;
+ * with more, as good as one thread and the same loss curve (not reproducible)
+ */
+static void
+test_lock_free(void)
+{
+	static float uv[2][PL_USERS * 9],
+				iv[2][PL_ITEMS * 9];
+	static HookLog base,
+				log;
+	Planted		p;
+	BprTrainConfig c;
+	double		acc0;
+
+	make_planted(&p);
+	default_like(&c, 1);
+	train_planted(&p, &c, &base, uv[0], iv[0]);
+	acc0 = heldout_accuracy(uv[0], iv[0], 9);
+	c.lock_free = true;
+	CHECK(bpr_train_config_check(&c) == NULL);
+	train_planted(&p, &c, &log, uv[1], iv[1]);
+	CHECK(memcmp(uv[0], uv[1], sizeof(uv[0])) == 0);
+	CHECK(memcmp(iv[0], iv[1], sizeof(iv[0])) == 0);
+	for (int32_t threads = 2; threads <= 4; threads++)
+	{
+		BprTrainer *t;
+		double		acc;
+
+		default_like(&c, threads);
+		c.lock_free = true;
+		t = train_planted(&p, &c, &log, uv[1], iv[1]);
+		CHECK(t->threads == threads);
+		CHECK(t->epochs_run == PL_EPOCHS);
+		CHECK(t->triplets_seen == PL_EPOCHS * p.pos_ptr[PL_USERS]);
+		CHECK(t->step == (int64_t) PL_EPOCHS * ((p.pos_ptr[PL_USERS] + c.batch_size - 1) / c.batch_size));
+		CHECK(!log.off_main);
+		CHECK(log.progress_calls > 0);
+		acc = heldout_accuracy(uv[1], iv[1], 9);
+		CHECK(acc > 0.8);
+		CHECK(acc > acc0 - 0.05);
+		for (int e = 1; e <= PL_EPOCHS; e++)
+		{
+			CHECK_CLOSE(log.loss[e], base.loss[e], 0.05 + 0.1 * base.loss[e]);
+		}
+	}
+}
+
 /* Ascending order of doubles, for qsort */
 static int
 cmp_double(const void *a, const void *b)
@@ -319,19 +367,21 @@ test_notebook_like(void)
 {
 	static float uv[PL_USERS * 8],
 				iv[PL_ITEMS * 8];
-	double		loss[3][5];
+	double		loss[4][5];
 	Planted		p;
 	BprTrainConfig c;
 
 	make_planted(&p);
-	for (int k = 0; k < 3; k++)
+	/* 1, 2 and 3 threads, then 2 lock-free */
+	for (int k = 0; k < 4; k++)
 	{
 		for (int sd = 0; sd < 5; sd++)
 		{
 			HookLog		log;
 			BprTrainer *t;
 
-			default_like(&c, k + 1);
+			default_like(&c, k < 3 ? k + 1 : 2);
+			c.lock_free = k == 3;
 			c.seed = 1000 + sd;
 			c.use_ids = false;
 			c.bias = false;
@@ -360,6 +410,7 @@ test_notebook_like(void)
 	CHECK(loss[0][2] < 0.15);
 	CHECK_CLOSE(loss[1][2], loss[0][2], 0.03);
 	CHECK_CLOSE(loss[2][2], loss[0][2], 0.03);
+	CHECK_CLOSE(loss[3][2], loss[0][2], 0.03);
 }
 
 /* A progress hook returning false stops at once; an interrupt that unwinds leaves no thread behind */
@@ -448,14 +499,16 @@ test_bytes(void)
 	BprAlloc	a = {.zalloc = counted_zalloc, .overflow = counted_overflow, .ctx = &count};
 
 	make_planted(&p);
-	for (int mode = 0; mode < 3; mode++)
+	for (int mode = 0; mode < 6; mode++)
 		for (int32_t threads = 1; threads <= 4; threads++)
 		{
 			BprTrainer *t;
 			size_t		planned;
 
 			default_like(&c, threads);
-			if (mode == 1)
+			/* modes 3-5: 0-2 with lock-free threads (whole batches per thread) */
+			c.lock_free = mode >= 3;
+			if (mode % 3 == 1)
 			{
 				c.sampler.negatives = BPR_NEG_RATED;
 				c.sampler.hard = BPR_HARD_FEATURES;
@@ -464,7 +517,7 @@ test_bytes(void)
 				c.n_item_hidden = 1;
 				c.item_hidden[0] = 12;
 			}
-			else if (mode == 2)
+			else if (mode % 3 == 2)
 			{
 				c.sampler.hard = BPR_HARD_NONE;
 				c.batch_size = 1000;	/* several chunks per thread */
@@ -492,6 +545,7 @@ void
 test_threads(void)
 {
 	test_quality();
+	test_lock_free();
 	test_notebook_like();
 	test_stops();
 	test_bytes();

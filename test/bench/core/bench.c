@@ -3,6 +3,9 @@
  *
  *   bench <set> <preset> <threads,...> [epochs]
  *
+ * threads: a count (lock-free threads, bpr.reproducible = off) or a count
+ * followed by r (synchronous threads, bpr.reproducible = on), e.g. 1,2,2r.
+ *
  * set: ml20m (synthetic, MovieLens-20M shape), ml100k (synthetic, u1.base
  * shape) or ml100k:<dir> (the real files; falls back to the synthetic set when
  * absent).  preset: default or notebook, as src/pg/train_args.c defines them.
@@ -261,7 +264,8 @@ print_quality(BprTrainer *t, const BenchData *d, const BprAlloc *alloc)
 
 /* Trains one configuration and prints its line */
 static void
-run(const BenchData *d, const char *preset_name, int32_t threads, int32_t epochs)
+run(const BenchData *d, const char *preset_name, int32_t threads, bool lock_free,
+	int32_t epochs)
 {
 	BprTrainConfig c = preset(preset_name);
 	CountAlloc	ca = {0};
@@ -289,6 +293,7 @@ run(const BenchData *d, const char *preset_name, int32_t threads, int32_t epochs
 	if (getenv("BENCH_TRIPLETS") != NULL)
 		c.epoch_triplets = atoll(getenv("BENCH_TRIPLETS"));
 	c.threads = threads;
+	c.lock_free = lock_free;
 	log.verbose = getenv("BENCH_VERBOSE") != NULL;
 	planned = bpr_trainer_bytes(&c, &d->inter, &d->user_f, &d->item_f);
 	t0 = now_seconds();
@@ -305,10 +310,11 @@ run(const BenchData *d, const char *preset_name, int32_t threads, int32_t epochs
 
 		others = ((busy1 - busy0) / hz - cpu0) / ((total1 - total0) / hz) * 100.0;
 	}
-	printf("  %-8s threads %d: %2d epochs, %9.0f triplets/s, %7.2f s/epoch, loss %.4f -> %.4f"
+	printf("  %-8s threads %d%s: %2d epochs, %9.0f triplets/s, %7.2f s/epoch, loss %.4f -> %.4f"
 		   " (cpu %.2f s/epoch, other processes %.0f%% of the machine, setup %.2f s,"
 		   " trainer %.1f MiB, planned %.1f MiB)\n",
-		   preset_name, threads, log.epochs, log.triplets / log.seconds,
+		   preset_name, threads, threads == 1 ? "" : lock_free ? " lock-free" : " reproducible",
+		   log.epochs, log.triplets / log.seconds,
 		   log.seconds / log.epochs, log.first_loss, log.last_loss, cpu0 / log.epochs,
 		   others < 0 ? 0 : others, setup, ca.bytes / 1048576.0, planned / 1048576.0);
 	if (d->test_ptr != NULL)
@@ -352,7 +358,7 @@ main(int argc, char **argv)
 
 	list = strdup(argv[3]);
 	for (tok = strtok(list, ","); tok != NULL; tok = strtok(NULL, ","))
-		run(&d, argv[2], atoi(tok), epochs);
+		run(&d, argv[2], atoi(tok), strchr(tok, 'r') == NULL, epochs);
 	free(list);
 	printf("  peak memory of the process (VmHWM): %.0f MiB\n", peak_mib());
 	bench_data_free(&d);
