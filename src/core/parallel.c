@@ -132,6 +132,37 @@ barrier_wait(BprBarrier *b)
 
 #endif
 
+/* Starts handing out first, first + 1, ... */
+void
+bpr_claims_init(BprClaims *c, int64_t first)
+{
+	c->next = first;
+	pthread_mutex_init(&c->mutex, NULL);
+}
+
+/* The next number not yet handed out */
+int64_t
+bpr_claims_take(BprClaims *c)
+{
+#if defined(__GNUC__)
+	return FETCH_ADD(&c->next, 1);
+#else
+	int64_t		n;
+
+	pthread_mutex_lock(&c->mutex);
+	n = c->next++;
+	pthread_mutex_unlock(&c->mutex);
+	return n;
+#endif
+}
+
+/* Releases what bpr_claims_init set up */
+void
+bpr_claims_destroy(BprClaims *c)
+{
+	pthread_mutex_destroy(&c->mutex);
+}
+
 /* Waits until every member of the round reaches this barrier (nothing when emulated) */
 void
 bpr_team_barrier(BprTeam *team)

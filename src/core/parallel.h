@@ -46,6 +46,27 @@ typedef struct BprBarrier
 	pthread_cond_t cond;
 } BprBarrier;
 
+/*
+ * Numbers handed out once each, in increasing order, to whichever member asks
+ * first (work shared out as members get free); on a line of its own
+ */
+typedef struct BprClaims
+{
+	char		pad0[BPR_LINE_PAD];
+	int64_t		next;
+	pthread_mutex_t mutex;		/* without atomic builtins */
+	char		pad1[BPR_LINE_PAD];
+} BprClaims;
+
+/* Starts handing out first, first + 1, ... */
+void		bpr_claims_init(BprClaims *c, int64_t first);
+
+/* The next number not yet handed out */
+int64_t		bpr_claims_take(BprClaims *c);
+
+/* Releases what bpr_claims_init set up */
+void		bpr_claims_destroy(BprClaims *c);
+
 struct BprTeam;
 
 /* A round's work for members first .. first + count - 1 */

@@ -352,28 +352,56 @@ typedef struct TrainRound
 	TrainCursor start;
 	int32_t		n_steps;
 	TrainCursor end;			/* set by member 0 */
+	BprClaims	batches;		/* lock-free: batches handed out to members as they get free */
 } TrainRound;
 
-/* Runs the round's steps for the members played; meets the others whenever the step kind changes */
+/* True when the cursor is inside a batch (past its first step) */
+static inline bool
+mid_batch(const TrainCursor *c)
+{
+	return c->kind == STEP_UPDATE || (c->kind == STEP_GRADS && c->index > 0);
+}
+
+/*
+ * Runs the round's steps for the members played.  Synchronous threads meet
+ * whenever the step kind changes.  Lock-free threads meet only around a
+ * refresh, and each runs the batches it takes from the round's claims: a
+ * member reaching a batch past the one it holds takes the next free one, so
+ * a member slowed down (by the OS, or a core busy with other work) leaves
+ * more batches to the others.  Their rounds end at a batch's end.
+ */
 static void
 train_round(BprTeam *team, int32_t first, int32_t count, void *arg)
 {
 	TrainRound *r = arg;
 	TrainCursor c = r->start;
+	bool		lock_free = r->t->cfg.lock_free;
+	int64_t		held[BPR_MAX_THREADS];
 
-	for (int32_t s = 0; s < r->n_steps && c.kind != STEP_END; s++)
+	for (int32_t m = first; m < first + count; m++)
+		held[m] = -1;
+	for (int32_t s = 0; c.kind != STEP_END; s++)
 	{
 		TrainStepKind kind = c.kind;
+		bool		more;
 
 		for (int32_t m = first; m < first + count; m++)
+		{
+			if (lock_free && kind != STEP_REFRESH)
+			{
+				if (c.batch > held[m])
+					held[m] = bpr_claims_take(&r->batches);
+				if (c.batch != held[m])
+					continue;
+			}
 			bpr_step_run(r->t, r->plan, &c, m);
+		}
 		bpr_step_cursor_next(r->t, r->plan, &c);
-		/*
-		 * What the next step reads, the others may have been writing in this
-		 * one (lock-free threads meet only around a refresh)
-		 */
-		if (c.kind != kind && c.kind != STEP_END && s + 1 < r->n_steps &&
-			(!r->t->cfg.lock_free || kind == STEP_REFRESH || c.kind == STEP_REFRESH))
+		more = c.kind != STEP_END && (s + 1 < r->n_steps || (lock_free && mid_batch(&c)));
+		if (!more)
+			break;
+		/* what the next step reads, the others may have been writing in this one */
+		if (c.kind != kind && (!lock_free || kind == STEP_REFRESH || c.kind == STEP_REFRESH))
 			bpr_team_barrier(team);
 	}
 	if (first == 0)
@@ -437,11 +465,13 @@ bpr_trainer_run(BprTrainer *t, const BprTrainHooks *hooks)
 
 		while (cur.kind != STEP_END)
 		{
-			TrainRound	round = {t, &plan, cur, t->round_steps, cur};
+			TrainRound	round = {.t = t, .plan = &plan, .start = cur, .n_steps = t->round_steps, .end = cur};
 			double		t0 = hooks->now(hooks->arg);
 			int64_t		before = triplets_before(t, &plan, &cur);
 
+			bpr_claims_init(&round.batches, cur.batch);
 			bpr_team_run(&team, t->threads, train_round, &round);
+			bpr_claims_destroy(&round.batches);
 			adapt_round(&t->round_steps, hooks->now(hooks->arg) - t0);
 			cur = round.end;
 			t->step = cur.step;

@@ -11,10 +11,13 @@
  *     UPDATE          (each thread applies its part of the Adam step, from
  *                      the sum of all threads' gradients)
  *
- * Threads meet at a barrier whenever the kind of step changes.  A cursor
- * names a step; every thread advances its own copy identically, and a round
- * of work is the next so many steps (never past the end of an epoch).  Where
- * rounds start and end changes nothing in the result.
+ * Threads meet at a barrier whenever the kind of step changes.  Lock-free
+ * threads (cfg.lock_free) instead run GRADS and UPDATE of whole batches,
+ * each the batches it takes as it gets free (skipping the others'), and meet
+ * only before and after REFRESH.  A cursor names a step; every thread
+ * advances its own copy identically, and a round of work is the next so many
+ * steps (never past the end of an epoch).  Where rounds start and end
+ * changes nothing in the result of synchronous threads.
  */
 #ifndef BPR_TRAINER_INT_H
 #define BPR_TRAINER_INT_H

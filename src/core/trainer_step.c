@@ -325,11 +325,9 @@ step_grads(BprTrainer *t, const TrainPlan *plan, const TrainCursor *c, int32_t m
 	int32_t		idim = t->vec_dim;
 	double		reg = 0.0;
 
-	/* lock-free: the whole batch, on its thread only */
+	/* lock-free: the whole batch (the thread holding it alone runs its steps) */
 	if (cfg->lock_free)
 	{
-		if (c->batch % t->threads != member)
-			return;
 		share_lo = 0;
 		share_hi = n_batch;
 	}
@@ -381,14 +379,11 @@ step_update(BprTrainer *t, const TrainPlan *plan, const TrainCursor *c, int32_t 
 
 	bpr_adam_defaults(&adam, lr);
 	bpr_adam_prepare(&st, &adam, c->step + 1);
-	/* lock-free: the batch's thread alone, from its own gradients, while the others run theirs */
+	/* lock-free: the thread holding the batch, from its own gradients, while the others run theirs */
 	if (cfg->lock_free)
 	{
-		if (c->batch % t->threads == member)
-		{
-			bpr_tower_update_part(t->user, &t->user_works[member], 1, 0, 1, &st, scratch);
-			bpr_tower_update_part(t->item, &t->item_works[member], 1, 0, 1, &st, scratch);
-		}
+		bpr_tower_update_part(t->user, &t->user_works[member], 1, 0, 1, &st, scratch);
+		bpr_tower_update_part(t->item, &t->item_works[member], 1, 0, 1, &st, scratch);
 		return;
 	}
 	bpr_tower_update_part(t->user, t->user_works, t->threads, member, t->threads, &st, scratch);
