@@ -74,10 +74,11 @@ typedef struct BprTrainConfig
 	 */
 	int32_t		threads;
 	/*
-	 * With threads > 1: each thread trains whole batches (batch b on thread
-	 * b % threads) and applies its Adam step to the shared weights at once,
-	 * without locks or barriers (Hogwild!-style; threads meet only around
-	 * the refresh of the item vectors for MODEL hard negatives).  Same batch
+	 * With threads > 1: each thread trains whole batches (the next one not
+	 * taken, whenever it gets free) and applies its Adam step to the shared
+	 * weights at once, without locks or barriers (Hogwild!-style; threads
+	 * meet only around the refresh of the item vectors for MODEL hard
+	 * negatives).  Same batch
 	 * size, number of steps and learning rates as one thread, but a step may
 	 * read rows another thread is writing: faster, and not reproducible run
 	 * to run.  With one thread it changes nothing.

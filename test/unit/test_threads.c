@@ -540,10 +540,58 @@ test_bytes(void)
 	CHECK(bpr_trainer_bytes(&c, &p.d, NULL, &p.items) == 0);
 }
 
+/* Shared state of test_claims' round */
+typedef struct ClaimsRun
+{
+	BprClaims	claims;
+	int32_t		owner[20000];	/* 1 + the member that took each number */
+	int32_t		taken[4];
+} ClaimsRun;
+
+/* Takes numbers until they run past the end, marking each with the member */
+static void
+claims_round(BprTeam *team, int32_t first, int32_t count, void *arg)
+{
+	ClaimsRun  *run = arg;
+
+	for (int32_t m = first; m < first + count; m++)
+		for (int64_t n = bpr_claims_take(&run->claims); n < 20000; n = bpr_claims_take(&run->claims))
+		{
+			run->owner[n] = m + 1;
+			run->taken[m]++;
+		}
+}
+
+/* Four members taking numbers at once get each number exactly once */
+static void
+test_claims(void)
+{
+	static ClaimsRun run;
+	BprTeam		team;
+	int32_t		missing = 0,
+				total = 0;
+
+	memset(&run, 0, sizeof(run));
+	bpr_claims_init(&run.claims, 0);
+	bpr_team_run(&team, 4, claims_round, &run);
+	bpr_claims_destroy(&run.claims);
+	for (int32_t n = 0; n < 20000; n++)
+		missing += run.owner[n] == 0;
+	for (int32_t m = 0; m < 4; m++)
+		total += run.taken[m];
+	CHECK(missing == 0);
+	CHECK(total == 20000);		/* no number twice */
+	bpr_claims_init(&run.claims, 41);
+	CHECK(bpr_claims_take(&run.claims) == 41);
+	CHECK(bpr_claims_take(&run.claims) == 42);
+	bpr_claims_destroy(&run.claims);
+}
+
 /* Runs the thread suite */
 void
 test_threads(void)
 {
+	test_claims();
 	test_quality();
 	test_lock_free();
 	test_notebook_like();
