@@ -8,6 +8,7 @@
 #include "metrics.h"
 #include "parallel.h"
 #include "rng.h"
+#include "vecmath.h"
 
 /* Users scored per GEMM */
 #define EVAL_BLOCK 64
@@ -216,19 +217,23 @@ bpr_evaluate_model(const BprEvalInput *in, const BprAlloc *alloc,
 	out->coverage = n_items > 0 ? (double) n_covered / n_items : 0.0;
 }
 
-/* True when user u has a liked test row */
+/* True when user u has a liked test row of an item not in its (sorted) training list: a user the metrics count */
 static bool
-has_liked(const int64_t *test_ptr, const uint8_t *test_liked, int32_t u)
+has_liked(const int64_t *train_ptr, const int32_t *train_items, int32_t n_items,
+		  const int64_t *test_ptr, const int32_t *test_items, const uint8_t *test_liked, int32_t u)
 {
 	for (int64_t p = test_ptr[u]; p < test_ptr[u + 1]; p++)
-		if (test_liked[p])
+		if (test_liked[p] &&
+			!bpr_sorted_has_i32(train_items + train_ptr[u], train_ptr[u + 1] - train_ptr[u],
+								test_items[p], n_items))
 			return true;
 	return false;
 }
 
-/* Keeps a seeded uniform sample of at most `most` users with a liked test row (selection sampling) */
+/* Keeps a seeded uniform sample of at most `most` users the metrics count (selection sampling) */
 int32_t
-bpr_eval_sample_users(int32_t n_users, int64_t *test_ptr, int32_t *test_items,
+bpr_eval_sample_users(int32_t n_users, int32_t n_items, const int64_t *train_ptr,
+					  const int32_t *train_items, int64_t *test_ptr, int32_t *test_items,
 					  uint8_t *test_liked, int32_t most, uint64_t seed)
 {
 	int32_t		eligible = 0,
@@ -239,10 +244,11 @@ bpr_eval_sample_users(int32_t n_users, int64_t *test_ptr, int32_t *test_items,
 	BprRng		rng;
 
 	for (int32_t u = 0; u < n_users; u++)
-		eligible += has_liked(test_ptr, test_liked, u);
+		eligible += has_liked(train_ptr, train_items, n_items, test_ptr, test_items, test_liked, u);
 	if (most <= 0 || eligible <= most)
 		return eligible;
-	bpr_rng_seed(&rng, seed);
+	/* a stream of its own, not the training's (which starts from the seed itself) */
+	bpr_rng_seed(&rng, seed ^ UINT64_C(0x5a3b1e0d9c7f2468));
 	left = eligible;
 	wanted = most;
 	start = test_ptr[0];
@@ -253,12 +259,13 @@ bpr_eval_sample_users(int32_t n_users, int64_t *test_ptr, int32_t *test_items,
 		/* an eligible user is kept with probability wanted / left: exactly `most` in all */
 		bool		keep = false;
 
-		if (has_liked(test_ptr, test_liked, u))
+		if (has_liked(train_ptr, train_items, n_items, test_ptr, test_items, test_liked, u))
 		{
 			keep = bpr_rng_below(&rng, (uint64_t) left) < (uint64_t) wanted;
 			left--;
 			wanted -= keep;
 		}
+		/* rows [a, b) move down to w <= a: has_liked above read them (and test_ptr[u]) first */
 		start = b;
 		test_ptr[u] = w;
 		if (keep)

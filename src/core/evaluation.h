@@ -45,13 +45,17 @@ typedef struct BprMetricsResult
 } BprMetricsResult;
 
 /*
- * Keeps the test rows of at most `most` of the users with a liked test row
- * (every user's when most <= 0 or there are no more): a uniform sample drawn
- * with the seed, the others' rows removed in place (test_ptr, test_items and
- * test_liked compacted).  Returns the number of users with a liked row before.
+ * Keeps the test rows of at most `most` of the users the metrics count (a
+ * liked test item not in their training list, sorted ascending), every one's
+ * when most <= 0 or there are no more: a uniform sample drawn with the seed,
+ * the others' rows removed in place (test_ptr, test_items and test_liked
+ * compacted; any other per-row array no longer lines up).  Returns the number
+ * of users the metrics count; a sample was drawn when that is more than most.
  */
-int32_t		bpr_eval_sample_users(int32_t n_users, int64_t *test_ptr, int32_t *test_items,
-								  uint8_t *test_liked, int32_t most, uint64_t seed);
+int32_t		bpr_eval_sample_users(int32_t n_users, int32_t n_items, const int64_t *train_ptr,
+								  const int32_t *train_items, int64_t *test_ptr,
+								  int32_t *test_items, uint8_t *test_liked, int32_t most,
+								  uint64_t seed);
 
 /* Bytes each thread of bpr_evaluate_model allocates beyond the first one's (0 on overflow) */
 size_t		bpr_evaluate_thread_bytes(int32_t n_items, int32_t vec_dim, int32_t k);

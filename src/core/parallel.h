@@ -12,7 +12,8 @@
  * A round function is told which members it plays: one member on its own
  * thread, or, when helpers cannot be created (or n = 1), all of them on the
  * calling thread.  Written as "for each step: barrier, then the step for each
- * member I play", it gives the same result either way.
+ * member I play", it gives the same result either way (unless its members
+ * share work out by timing, as lock-free training does).
  */
 #ifndef BPR_PARALLEL_H
 #define BPR_PARALLEL_H

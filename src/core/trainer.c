@@ -1,27 +1,29 @@
 /*
  * trainer.c - the BPR training loop over two towers, on one or more threads
  *
- * Threading: synchronous data-parallel minibatches.  Every batch of
- * batch_size triplets is split into `threads` contiguous shares; each thread
- * draws its share's positives and negatives from its own random stream, runs
- * them through the towers with its own work area, and sums their gradients
+ * Threading, two ways (cfg.lock_free).  Lock-free (the PostgreSQL layer's
+ * default): each thread takes the next whole batch nobody has taken, runs it
+ * through the towers with its own random stream and work area, and applies
+ * its Adam step to the shared weights at once, without waiting (Hogwild!).
+ * The optimisation is one thread's (batch size, number of steps, learning
+ * rates, lazy Adam), but a step may read rows another thread is writing, so
+ * results change from run to run; popular rows bounce between cores.  On
+ * the 20M-rating benchmark it is the faster scheme (README, "Training
+ * threads"), and quality matches one thread's (unit tests).
+ *
+ * Synchronous: every batch of batch_size triplets is split into `threads`
+ * contiguous shares; each thread draws its share from its own random stream,
+ * runs it through the towers with its own work area, and sums its gradients
  * (scaled by 1 / batch size) privately.  At a barrier, the Adam step is then
  * applied once from the sum of all threads' gradients, each thread updating a
  * disjoint part of the parameters (dense values by range, an embedding row by
- * a thread that touched it), and a second barrier ends the batch.
- *
- * Why not Hogwild (threads updating shared weights without coordination)?
- * Every batch touches every dense weight and every row of the small
- * categorical tables, so lock-free updates would race on them constantly:
- * Adam moments mixed from two gradients, cache lines bouncing between cores
- * on each batch, and results that change from run to run.  The synchronous
- * scheme keeps the optimisation exactly what it is on one thread (the same
- * batch size, number of steps, learning-rate schedule and lazy Adam), has no
- * data races, and is deterministic: with a seed and a given number of
- * threads, every run gives bit-for-bit the same weights.  Runs with different
- * numbers of threads differ only as two seeds do (other random draws, and
- * gradient sums added in another order), so their loss curves agree within
- * sampling noise.  The price is two barriers per batch, a few microseconds.
+ * a thread that touched it), and a second barrier ends the batch.  No data
+ * races, and deterministic: with a seed and a given number of threads, every
+ * run gives bit-for-bit the same weights.  Runs with different numbers of
+ * threads differ only as two seeds do (other random draws, and gradient sums
+ * added in another order), so their loss curves agree within sampling noise.
+ * The price is two barriers per batch and updates of shared rows that do not
+ * halve.
  *
  * Threads live for one round (trainer_int.h, parallel.h): the calling thread
  * creates them, they run the next steps for a few tens of milliseconds, and

@@ -63,7 +63,8 @@ typedef struct BprTrainConfig
 	/*
 	 * Training threads, 1 .. BPR_MAX_THREADS; at most batch_size / 32 are
 	 * used (smaller shares of a batch cost more to coordinate than they save;
-	 * the `threads` field of BprTrainer says how many are).  Every batch is
+	 * the `threads` field of BprTrainer says how many are).  Synchronous
+	 * (lock_free false): every batch is
 	 * split among them and its gradient summed before one Adam step, so more
 	 * threads train the same model (same batch size, steps and learning
 	 * rates) faster.  With a seed, the result is bit-for-bit the same on
@@ -78,10 +79,11 @@ typedef struct BprTrainConfig
 	 * taken, whenever it gets free) and applies its Adam step to the shared
 	 * weights at once, without locks or barriers (Hogwild!-style; threads
 	 * meet only around the refresh of the item vectors for MODEL hard
-	 * negatives).  Same batch
-	 * size, number of steps and learning rates as one thread, but a step may
-	 * read rows another thread is writing: faster, and not reproducible run
-	 * to run.  With one thread it changes nothing.
+	 * negatives).  Same batch size, number of steps and learning rates as one
+	 * thread, but a step may read rows another thread is writing: faster, and
+	 * not reproducible run to run.  Each thread's gradients hold a whole
+	 * batch (bpr_trainer_bytes counts them).  With one thread it changes
+	 * nothing.
 	 */
 	bool		lock_free;
 } BprTrainConfig;

@@ -82,6 +82,8 @@ struct BprTrainShard
 	int64_t    *pair_at;		/* chunk: epoch pairs, then positions in data->pos */
 	double		loss;			/* sums over this epoch's triplets */
 	double		reg;
+	int64_t		trained;		/* triplets this thread passed through the towers, ever */
+	int64_t		updates;		/* lock-free: Adam steps this thread applied, ever */
 };
 
 /* Bytes of the shards bpr_trainer_create allocates (added to *total); false on overflow */

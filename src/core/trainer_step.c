@@ -52,7 +52,7 @@ bpr_shards_bytes(const BprTrainConfig *cfg, const BprTowerSpec *us, const BprTow
 
 	shard_shape(cfg, &threads, &shard_max, &chunk);
 	c = (size_t) chunk;
-	scratch = scratch_floats(us, is, uf, itf, threads, shard_max);
+	scratch = scratch_floats(us, is, uf, itf, cfg->lock_free ? 1 : threads, shard_max);
 	ok = scratch > 0 && bpr_aligned_bytes(total, (size_t) threads, sizeof(BprTrainShard *)) &&
 		bpr_aligned_bytes(total, (size_t) threads, sizeof(BprTowerWork *)) &&
 		bpr_aligned_bytes(total, (size_t) threads, sizeof(BprTowerWork *));
@@ -87,8 +87,9 @@ bpr_shards_create(BprTrainer *t, const BprAlloc *alloc)
 	BprRng		stream;
 
 	shard_shape(&t->cfg, &t->threads, &t->shard_max, &t->chunk);
+	/* lock-free threads update from their own work alone */
 	scratch = scratch_floats(&t->user->spec, &t->item->spec, t->user_features,
-							 t->item_features, t->threads, t->shard_max);
+							 t->item_features, t->cfg.lock_free ? 1 : t->threads, t->shard_max);
 	c = (size_t) t->chunk;
 	t->shards = bpr_alloc_aligned(alloc, (size_t) t->threads, sizeof(BprTrainShard *), "threads");
 	t->user_works = bpr_alloc_aligned(alloc, (size_t) t->threads, sizeof(BprTowerWork *), "threads");
@@ -334,7 +335,7 @@ step_grads(BprTrainer *t, const TrainPlan *plan, const TrainCursor *c, int32_t m
 	a = share_lo + c->index * t->chunk;
 	b = a + t->chunk < share_hi ? a + t->chunk : share_hi;
 	n = (int32_t) (b - a);
-	/* a new batch: the previous one's gradients have been applied by everyone */
+	/* a new batch: the previous one's gradients have been applied (by everyone, or by this thread when lock-free) */
 	if (c->index == 0)
 	{
 		bpr_tower_zero_grad(sh->uw);
@@ -343,6 +344,7 @@ step_grads(BprTrainer *t, const TrainPlan *plan, const TrainCursor *c, int32_t m
 	if (n <= 0)
 		return;
 
+	sh->trained += n;
 	draw_positives(t, sh, c->batch * cfg->batch_size + a, n);
 	bpr_tower_forward_with(t->user, sh->uw, t->user_features, sh->b_user, n, true, sh->u_out);
 	/* the update writes these users' moments: their misses overlap the sampling */
@@ -384,6 +386,7 @@ step_update(BprTrainer *t, const TrainPlan *plan, const TrainCursor *c, int32_t 
 	{
 		bpr_tower_update_part(t->user, &t->user_works[member], 1, 0, 1, &st, scratch);
 		bpr_tower_update_part(t->item, &t->item_works[member], 1, 0, 1, &st, scratch);
+		t->shards[member]->updates++;
 		return;
 	}
 	bpr_tower_update_part(t->user, t->user_works, t->threads, member, t->threads, &st, scratch);

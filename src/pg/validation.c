@@ -64,8 +64,11 @@ bpr_validation_prepare(Oid relid, const BprTrainArgs *args, const BprDataset *ds
 				 errdetail("Liked means a rating of at least %g.", args->positive_threshold)));
 
 	/* each epoch ranks a seeded sample of at most bpr.validation_users users: its cost stays bounded */
-	v->eligible_users = bpr_eval_sample_users(ds->users.n, lists.ptr, lists.items, liked,
+	v->eligible_users = bpr_eval_sample_users(ds->users.n, ds->items.n, ds->inter.rated_ptr,
+											  ds->inter.rated, lists.ptr, lists.items, liked,
 											  bpr_validation_users, args->cfg.seed);
+	v->sampled = bpr_validation_users > 0 && v->eligible_users > bpr_validation_users;
+	/* lists.cls no longer lines up with the compacted items (nothing reads it again) */
 	v->k = 10;
 	/* dim, the bias column and the offset column */
 	v->user_vecs = bpr_pg_alloc(alloc, (size_t) ds->users.n, sizeof(float) * (args->cfg.dim + 2), "user vectors");
@@ -110,11 +113,11 @@ bpr_validation_run(BprValidation *v, BprTrainer *t, BprMetricsResult *res)
 	bpr_pg_alloc_reset(&v->scratch);
 }
 
-/* Metrics as a JSON object ("sampled_from": the users with a liked row, when a sample was ranked) */
+/* Metrics as a JSON object ("sampled_from": the users the metrics count, when a sample was ranked) */
 char *
 bpr_metrics_json(const BprMetricsResult *r, const BprValidation *v, int32 epoch, double seconds)
 {
-	char	   *sampled = r->users < v->eligible_users ?
+	char	   *sampled = v->sampled ?
 		psprintf(", \"sampled_from\": %d", v->eligible_users) : "";
 
 	return psprintf("{\"epoch\": %d, \"k\": %d, \"users\": " INT64_FORMAT "%s, \"seed_auc\": %.6f, \"rank_auc\": %.6f, "

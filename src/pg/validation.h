@@ -15,7 +15,8 @@
 typedef struct BprValidation
 {
 	int32		k;
-	int32		eligible_users; /* users with a liked row; more than are ranked when sampled */
+	int32		eligible_users; /* users the metrics count (a liked row not trained on) */
+	bool		sampled;		/* each run ranks a sample of bpr.validation_users of them */
 	BprEvalInput input;
 	float	   *user_vecs;
 	float	   *item_vecs;

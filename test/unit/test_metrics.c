@@ -74,7 +74,28 @@ brute_auc(const BprAucRow *rows, int64_t n)
 	return pairs > 0 ? wins / pairs : 0.5;
 }
 
-/* Runs every metrics check */
+/* Training lists: every 13th user trained on its liked test items (items u * 10 + 0, 2, 4) */
+static void
+sample_train(int64_t *ptr, int32_t *items)
+{
+	int64_t		n = 0;
+
+	ptr[0] = 0;
+	for (int32_t u = 0; u < 1000; u++)
+	{
+		for (int32_t r = 0; u % 13 == 0 && r < 5; r += 2)
+			items[n++] = u * 10 + r;
+		ptr[u + 1] = n;
+	}
+}
+
+/* Users the metrics count: a row, a liked row, and not every liked row trained on */
+static bool
+sample_eligible(int32_t u)
+{
+	return u % 11 != 0 && u % 7 != 0 && u % 13 != 0;
+}
+
 /* Test rows of 1000 users (every 7th has no liked row, every 11th no row) into ptr/items/liked */
 static void
 sample_fixture(int64_t *ptr, int32_t *items, uint8_t *liked)
@@ -106,18 +127,21 @@ test_sample_users(void)
 	static uint8_t liked[5000],
 				liked0[5000];
 	static int32_t kept_count[1000];
+	static int64_t tptr[1001];
+	static int32_t titems[300];
 	int32_t		eligible = 0;
 	int64_t		first_half = 0,
 				second_half = 0;
 
 	sample_fixture(ptr0, items0, liked0);
+	sample_train(tptr, titems);
 	for (int32_t u = 0; u < 1000; u++)
-		eligible += u % 11 != 0 && u % 7 != 0;
+		eligible += sample_eligible(u);
 	/* no limit, or a limit above the count: nothing changes */
 	sample_fixture(ptr, items, liked);
-	CHECK(bpr_eval_sample_users(1000, ptr, items, liked, 0, 1) == eligible);
+	CHECK(bpr_eval_sample_users(1000, 10000, tptr, titems, ptr, items, liked, 0, 1) == eligible);
 	CHECK(memcmp(ptr, ptr0, sizeof(ptr)) == 0);
-	CHECK(bpr_eval_sample_users(1000, ptr, items, liked, eligible, 1) == eligible);
+	CHECK(bpr_eval_sample_users(1000, 10000, tptr, titems, ptr, items, liked, eligible, 1) == eligible);
 	CHECK(memcmp(ptr, ptr0, sizeof(ptr)) == 0);
 	for (uint64_t seed = 1; seed <= 200; seed++)
 	{
@@ -125,7 +149,7 @@ test_sample_users(void)
 		bool		rows_ok = true;
 
 		sample_fixture(ptr, items, liked);
-		CHECK(bpr_eval_sample_users(1000, ptr, items, liked, 100, seed) == eligible);
+		CHECK(bpr_eval_sample_users(1000, 10000, tptr, titems, ptr, items, liked, 100, seed) == eligible);
 		for (int32_t u = 0; u < 1000; u++)
 		{
 			int64_t		n = ptr[u + 1] - ptr[u];
@@ -139,7 +163,7 @@ test_sample_users(void)
 			else
 				second_half++;
 			/* a kept user: eligible, its rows whole and in order */
-			rows_ok = rows_ok && u % 11 != 0 && u % 7 != 0 && n == ptr0[u + 1] - ptr0[u] &&
+			rows_ok = rows_ok && sample_eligible(u) && n == ptr0[u + 1] - ptr0[u] &&
 				memcmp(items + ptr[u], items0 + ptr0[u], (size_t) n * sizeof(int32_t)) == 0 &&
 				memcmp(liked + ptr[u], liked0 + ptr0[u], (size_t) n) == 0;
 		}
@@ -151,10 +175,10 @@ test_sample_users(void)
 
 			memcpy(again, ptr, sizeof(again));
 			sample_fixture(ptr, items, liked);
-			bpr_eval_sample_users(1000, ptr, items, liked, 100, 1);
+			bpr_eval_sample_users(1000, 10000, tptr, titems, ptr, items, liked, 100, 1);
 			CHECK(memcmp(again, ptr, sizeof(again)) == 0);
 			sample_fixture(ptr, items, liked);
-			bpr_eval_sample_users(1000, ptr, items, liked, 100, 2);
+			bpr_eval_sample_users(1000, 10000, tptr, titems, ptr, items, liked, 100, 2);
 			CHECK(memcmp(again, ptr, sizeof(again)) != 0);
 		}
 	}
@@ -165,7 +189,7 @@ test_sample_users(void)
 					hi = 0;
 
 		for (int32_t u = 0; u < 1000; u++)
-			if (u % 11 != 0 && u % 7 != 0)
+			if (sample_eligible(u))
 			{
 				lo = kept_count[u] < lo ? kept_count[u] : lo;
 				hi = kept_count[u] > hi ? kept_count[u] : hi;
@@ -175,6 +199,7 @@ test_sample_users(void)
 	}
 }
 
+/* Runs every metrics check */
 void
 test_metrics(void)
 {

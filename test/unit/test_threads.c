@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "trainer.h"
+#include "trainer_int.h"
 #include "unit.h"
 
 #define PL_USERS 256
@@ -334,6 +335,22 @@ test_lock_free(void)
 		CHECK(t->epochs_run == PL_EPOCHS);
 		CHECK(t->triplets_seen == PL_EPOCHS * p.pos_ptr[PL_USERS]);
 		CHECK(t->step == (int64_t) PL_EPOCHS * ((p.pos_ptr[PL_USERS] + c.batch_size - 1) / c.batch_size));
+		/* the work done: every triplet once, every batch's step once, and shared out */
+		{
+			int64_t		trained = 0,
+						updates = 0;
+			int32_t		idle = 0;
+
+			for (int32_t k = 0; k < t->threads; k++)
+			{
+				trained += t->shards[k]->trained;
+				updates += t->shards[k]->updates;
+				idle += t->shards[k]->updates == 0;
+			}
+			CHECK(trained == PL_EPOCHS * p.pos_ptr[PL_USERS]);
+			CHECK(updates == t->step);
+			CHECK(idle < threads);
+		}
 		CHECK(!log.off_main);
 		CHECK(log.progress_calls > 0);
 		acc = heldout_accuracy(uv[1], iv[1], 9);
@@ -413,9 +430,9 @@ test_notebook_like(void)
 	CHECK_CLOSE(loss[3][2], loss[0][2], 0.03);
 }
 
-/* A progress hook returning false stops at once; an interrupt that unwinds leaves no thread behind */
+/* A progress hook returning false stops at once; an interrupt that unwinds leaves no thread behind (synchronous or lock-free) */
 static void
-test_stops(void)
+test_stops(bool lock_free)
 {
 	static float uv[PL_USERS * 9],
 				iv[PL_ITEMS * 9];
@@ -430,6 +447,7 @@ test_stops(void)
 
 	make_planted(&p);
 	default_like(&c, 2);
+	c.lock_free = lock_free;
 	hooks = hooks_for(&log);
 	log.stop_progress_after = 1;
 	t = bpr_trainer_create(&c, &p.d, NULL, &p.items, &unit_alloc);
@@ -595,6 +613,7 @@ test_threads(void)
 	test_quality();
 	test_lock_free();
 	test_notebook_like();
-	test_stops();
+	test_stops(false);
+	test_stops(true);
 	test_bytes();
 }
