@@ -66,6 +66,8 @@ citus_options=(-c synchronous_commit=on)
 
 set -euo pipefail
 cd "$root"
+# trainings here are compared with the single server's: synchronous threads, the same weights
+export PGOPTIONS="${PGOPTIONS:-} -c bpr.reproducible=on"
 passed=0
 failed=0
 work=$(bpr_tmpdir citus)
