@@ -476,15 +476,6 @@ softmax_rows(float *z, int32_t n, int32_t width)
 	}
 }
 
-/* Fetches the cache lines of a row of floats ahead of use */
-BPR_PREFETCHER void
-prefetch_row(const float *row, int32_t cols)
-{
-	for (int32_t d = 0; d < cols; d += 16)
-		bpr_prefetch(row + d);
-	bpr_prefetch(row + cols - 1);
-}
-
 /* Rows looked ahead when prefetching embedding rows */
 #define PASS_PREFETCH 8
 
@@ -510,7 +501,7 @@ bpr_tower_forward_with(const BprTower *tower, BprTowerWork *wk,
 			for (int32_t i = 0; i < n; i++)
 			{
 				if (i + PASS_PREFETCH < n)
-					prefetch_row(ids + (size_t) rows[i + PASS_PREFETCH] * out_dim, out_dim);
+					bpr_prefetch_row(ids + (size_t) rows[i + PASS_PREFETCH] * out_dim, out_dim);
 				memcpy(out + (size_t) i * out_dim, ids + (size_t) rows[i] * out_dim,
 					   (size_t) out_dim * sizeof(float));
 			}
@@ -523,7 +514,7 @@ bpr_tower_forward_with(const BprTower *tower, BprTowerWork *wk,
 
 		if (ids != NULL)
 			for (int32_t i = 0; i < n && i < PASS_PREFETCH; i++)
-				prefetch_row(ids + (size_t) rows[i] * out_dim, out_dim);
+				bpr_prefetch_row(ids + (size_t) rows[i] * out_dim, out_dim);
 		for (int32_t l = 0; l < tower->n_layers; l++)
 		{
 			const BprTensor *tw = &tower->tensors[tower->dense_first + 2 * l];
@@ -561,7 +552,7 @@ bpr_tower_forward_with(const BprTower *tower, BprTowerWork *wk,
 			float	   *restrict oi = out + (size_t) i * out_dim;
 
 			if (i + PASS_PREFETCH < n)
-				prefetch_row(ids + (size_t) rows[i + PASS_PREFETCH] * out_dim, out_dim);
+				bpr_prefetch_row(ids + (size_t) rows[i + PASS_PREFETCH] * out_dim, out_dim);
 			bpr_add_to(oi, er, (size_t) out_dim);
 		}
 	}
@@ -579,7 +570,7 @@ bpr_tower_prefetch(const BprTower *tower, const BprFeatures *f, const int32_t *r
 		size_t		r = (size_t) rows[i];
 
 		if (ids != NULL)
-			prefetch_row(ids + r * spec->out_dim, spec->out_dim);
+			bpr_prefetch_row(ids + r * spec->out_dim, spec->out_dim);
 		if (tower->n_layers == 0 || f == NULL)
 			continue;
 		if (spec->n_numeric > 0)
@@ -604,13 +595,8 @@ bpr_tower_prefetch_moments(const BprTower *tower, const int32_t *rows, int32_t n
 	{
 		size_t		off = (size_t) rows[i] * (size_t) t->cols;
 
-		for (int32_t d = 0; d < t->cols; d += 16)
-		{
-			bpr_prefetch_w(t->m + off + d);
-			bpr_prefetch_w(t->v + off + d);
-		}
-		bpr_prefetch_w(t->m + off + t->cols - 1);
-		bpr_prefetch_w(t->v + off + t->cols - 1);
+		bpr_prefetch_row_w(t->m + off, t->cols);
+		bpr_prefetch_row_w(t->v + off, t->cols);
 	}
 }
 

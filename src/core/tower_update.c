@@ -42,15 +42,9 @@ prefetch_param_row(const BprTensor *t, int32_t row)
 {
 	size_t		off = (size_t) row * (size_t) t->cols;
 
-	for (int32_t d = 0; d < t->cols; d += 16)
-	{
-		bpr_prefetch_w(t->w + off + d);
-		bpr_prefetch_w(t->m + off + d);
-		bpr_prefetch_w(t->v + off + d);
-	}
-	bpr_prefetch_w(t->w + off + t->cols - 1);
-	bpr_prefetch_w(t->m + off + t->cols - 1);
-	bpr_prefetch_w(t->v + off + t->cols - 1);
+	bpr_prefetch_row_w(t->w + off, t->cols);
+	bpr_prefetch_row_w(t->m + off, t->cols);
+	bpr_prefetch_row_w(t->v + off, t->cols);
 }
 
 /* Updates the dense values [lo, hi) of the tower's flat dense numbering */
@@ -92,15 +86,6 @@ update_dense(BprTower *tower, BprTowerWork *const *works, int32_t n_works,
 						   len, st);
 		}
 	}
-}
-
-/* Fetches the cache lines of a gradient row of cols floats */
-BPR_PREFETCHER void
-prefetch_grad_row(const float *g, int32_t cols)
-{
-	for (int32_t d = 0; d < cols; d += 16)
-		bpr_prefetch(g + d);
-	bpr_prefetch(g + cols - 1);
 }
 
 /* Updates every row one work alone holds gradients for */
@@ -203,8 +188,8 @@ update_sparse(BprTower *tower, int32_t tensor, BprTowerWork *const *works,
 			prefetch_param_row(t, rg->rows[s]);
 			for (int32_t k = 0; k < n_works; k++)
 				if (k != j && slot[(size_t) k * n + s] >= 0)
-					prefetch_grad_row(bpr_tower_row_grad(works[k], tensor)->g +
-									  (size_t) slot[(size_t) k * n + s] * cols, cols);
+					bpr_prefetch_row(bpr_tower_row_grad(works[k], tensor)->g +
+									 (size_t) slot[(size_t) k * n + s] * cols, cols);
 		}
 		for (int32_t s = 0; s < n; s++)
 		{

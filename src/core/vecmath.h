@@ -47,6 +47,24 @@
 #define BPR_PREFETCHER static inline
 #endif
 
+/* Asks for every cache line of a row of cols floats */
+BPR_PREFETCHER void
+bpr_prefetch_row(const float *row, int32_t cols)
+{
+	for (int32_t d = 0; d < cols; d += 16)
+		bpr_prefetch(row + d);
+	bpr_prefetch(row + cols - 1);
+}
+
+/* Asks for every cache line of a row of cols floats, with intent to write them */
+BPR_PREFETCHER void
+bpr_prefetch_row_w(const float *row, int32_t cols)
+{
+	for (int32_t d = 0; d < cols; d += 16)
+		bpr_prefetch_w(row + d);
+	bpr_prefetch_w(row + cols - 1);
+}
+
 /* Dot product of n floats, accumulated in float (the scoring hot path) */
 static inline float
 bpr_dot(const float *a, const float *b, int32_t n)
