@@ -123,8 +123,26 @@ void		bpr_tower_forward_with(const BprTower *tower, BprTowerWork *work,
 								   const BprFeatures *f, const int32_t *rows,
 								   int32_t n, bool with_ids, float *out);
 
-/* Fetches, with write intent, the Adam moments of these rows' id embeddings (ahead of an update) */
-void		bpr_tower_prefetch_moments(const BprTower *tower, const int32_t *rows, int32_t n);
+/*
+ * Gives a work area Adam moments of its own for some rows of the tower's id
+ * table: a row with slot[row] >= 0 keeps its moments in row slot[row] of m
+ * and v (cols floats each), which Adam steps from this work alone
+ * (bpr_tower_update_part with one work, bpr_tower_step) read and write
+ * instead of the tower's.  Lock-free training threads keep the most popular
+ * items' moments so: the cache lines of those rows' moments stay in one core
+ * instead of moving between cores at every step.  The memory stays the
+ * caller's.
+ */
+void		bpr_tower_work_own_moments(BprTowerWork *work, const int32_t *slot,
+									   float *m, float *v);
+
+/* The Adam moments a step from this work alone updates a row of a sparse tensor with */
+void		bpr_tower_row_moments(const BprTower *tower, const BprTowerWork *work,
+								  int32_t tensor, int32_t row, float **m, float **v);
+
+/* Fetches, with write intent, the Adam moments of these rows' id embeddings (ahead of an update from work) */
+void		bpr_tower_prefetch_moments(const BprTower *tower, const BprTowerWork *work,
+									   const int32_t *rows, int32_t n);
 
 /* Asks for the cache lines a forward pass over these rows will read first (id rows, feature rows) */
 void		bpr_tower_prefetch(const BprTower *tower, const BprFeatures *f,

@@ -63,6 +63,9 @@ struct BprTowerWork
 	float	   *dense_g;		/* gradients: every dense tensor's gradient, at its dense_offset */
 	size_t		dense_count;
 	BprRowGrad *row_g;			/* gradients: per tensor; used for sparse ones */
+	const int32_t *own_slot;	/* id rows with moments of this work's own (or NULL) */
+	float	   *own_m;			/* their moments, a row per slot */
+	float	   *own_v;
 };
 
 /* Everything a work area holds, derived from a spec */
@@ -582,21 +585,52 @@ bpr_tower_prefetch(const BprTower *tower, const BprFeatures *f, const int32_t *r
 	}
 }
 
+/* Gives a work area its own Adam moments for the id rows slot names */
+void
+bpr_tower_work_own_moments(BprTowerWork *work, const int32_t *slot, float *m, float *v)
+{
+	work->own_slot = slot;
+	work->own_m = m;
+	work->own_v = v;
+}
+
+/* The Adam moments a step from this work alone updates a row of a sparse tensor with */
+void
+bpr_tower_row_moments(const BprTower *tower, const BprTowerWork *work, int32_t tensor,
+					  int32_t row, float **m, float **v)
+{
+	const BprTensor *t = &tower->tensors[tensor];
+	size_t		off = (size_t) row * (size_t) t->cols;
+
+	if (work->own_slot != NULL && tensor == tower->ids_index && work->own_slot[row] >= 0)
+	{
+		off = (size_t) work->own_slot[row] * (size_t) t->cols;
+		*m = work->own_m + off;
+		*v = work->own_v + off;
+		return;
+	}
+	*m = t->m + off;
+	*v = t->v + off;
+}
+
 /* Fetches, with write intent, the Adam moments of the id rows of these rows (the update writes them) */
 void
-bpr_tower_prefetch_moments(const BprTower *tower, const int32_t *rows, int32_t n)
+bpr_tower_prefetch_moments(const BprTower *tower, const BprTowerWork *work,
+						   const int32_t *rows, int32_t n)
 {
-	const BprTensor *t;
+	int32_t		cols;
 
 	if (tower->ids_index < 0 || !tower->training)
 		return;
-	t = &tower->tensors[tower->ids_index];
+	cols = tower->tensors[tower->ids_index].cols;
 	for (int32_t i = 0; i < n; i++)
 	{
-		size_t		off = (size_t) rows[i] * (size_t) t->cols;
+		float	   *m,
+				   *v;
 
-		bpr_prefetch_row_w(t->m + off, t->cols);
-		bpr_prefetch_row_w(t->v + off, t->cols);
+		bpr_tower_row_moments(tower, work, tower->ids_index, rows[i], &m, &v);
+		bpr_prefetch_row_w(m, cols);
+		bpr_prefetch_row_w(v, cols);
 	}
 }
 

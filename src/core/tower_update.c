@@ -17,6 +17,9 @@
  * row: it reads each other work's list of rows once, in order (the loads
  * overlap), and looks those rows up in its own table.  The rows it updates
  * are fetched with write intent, since other cores read them in their passes.
+ *
+ * Moments a work keeps of its own (bpr_tower_work_own_moments) are used by
+ * steps from that work alone; steps summing several works use the tower's.
  */
 #include <string.h>
 
@@ -45,6 +48,20 @@ prefetch_param_row(const BprTensor *t, int32_t row)
 	bpr_prefetch_row_w(t->w + off, t->cols);
 	bpr_prefetch_row_w(t->m + off, t->cols);
 	bpr_prefetch_row_w(t->v + off, t->cols);
+}
+
+/* The same for a row updated from one work, whose moments may be the work's own */
+BPR_PREFETCHER void
+prefetch_work_row(const BprTower *tower, const BprTowerWork *work, int32_t tensor, int32_t row)
+{
+	const BprTensor *t = &tower->tensors[tensor];
+	float	   *m,
+			   *v;
+
+	bpr_tower_row_moments(tower, work, tensor, row, &m, &v);
+	bpr_prefetch_row_w(t->w + (size_t) row * (size_t) t->cols, t->cols);
+	bpr_prefetch_row_w(m, t->cols);
+	bpr_prefetch_row_w(v, t->cols);
 }
 
 /* Updates the dense values [lo, hi) of the tower's flat dense numbering */
@@ -88,21 +105,26 @@ update_dense(BprTower *tower, BprTowerWork *const *works, int32_t n_works,
 	}
 }
 
-/* Updates every row one work alone holds gradients for */
+/* Updates every row one work alone holds gradients for (with the moments it names) */
 static void
-update_sparse_one(BprTensor *t, const BprRowGrad *rg, const BprAdamStep *st)
+update_sparse_one(BprTower *tower, int32_t tensor, const BprTowerWork *work,
+				  const BprAdamStep *st)
 {
+	BprTensor  *t = &tower->tensors[tensor];
+	const BprRowGrad *rg = bpr_tower_row_grad(work, tensor);
 	int32_t		cols = t->cols;
 
 	/* first ask for every row: their misses overlap */
 	for (int32_t s = 0; s < rg->n; s++)
-		prefetch_param_row(t, rg->rows[s]);
+		prefetch_work_row(tower, work, tensor, rg->rows[s]);
 	for (int32_t s = 0; s < rg->n; s++)
 	{
-		size_t		off = (size_t) rg->rows[s] * (size_t) cols;
+		float	   *m,
+				   *v;
 
-		bpr_adam_apply(t->w + off, rg->g + (size_t) s * cols, t->m + off, t->v + off,
-					   (size_t) cols, st);
+		bpr_tower_row_moments(tower, work, tensor, rg->rows[s], &m, &v);
+		bpr_adam_apply(t->w + (size_t) rg->rows[s] * (size_t) cols, rg->g + (size_t) s * cols,
+					   m, v, (size_t) cols, st);
 	}
 }
 
@@ -165,7 +187,7 @@ update_sparse(BprTower *tower, int32_t tensor, BprTowerWork *const *works,
 	if (n_works == 1)
 	{
 		if (part == 0 && bpr_tower_row_grad(works[0], tensor) != NULL)
-			update_sparse_one(t, bpr_tower_row_grad(works[0], tensor), st);
+			update_sparse_one(tower, tensor, works[0], st);
 		return;
 	}
 	/* the slot table after the summed row (scratch is NULL only with one work) */

@@ -336,13 +336,17 @@ clock_now(const BprTrainer *t)
 	return t->hooks != NULL && t->hooks->now != NULL ? t->hooks->now(t->hooks->arg) : 0.0;
 }
 
-/* Doubles or halves a round's size towards 10-40 ms of work */
+/*
+ * Doubles or halves a round's size towards 25-100 ms of work: short enough for
+ * a cancel to act at once, long enough that starting the helpers and waiting
+ * for the last batch of a round cost under 1%
+ */
 static void
 adapt_round(int32_t *steps, double seconds)
 {
-	if (seconds < 0.010 && *steps < (1 << 20))
+	if (seconds < 0.025 && *steps < (1 << 20))
 		*steps *= 2;
-	else if (seconds > 0.040 && *steps > 1)
+	else if (seconds > 0.100 && *steps > 1)
 		*steps /= 2;
 }
 
@@ -366,8 +370,8 @@ mid_batch(const TrainCursor *c)
 
 /*
  * Runs the round's steps for the members played.  Synchronous threads meet
- * whenever the step kind changes.  Lock-free threads meet only around a
- * refresh, and each runs the batches it takes from the round's claims: a
+ * whenever the step kind changes.  Lock-free threads meet only around an
+ * epoch's first refresh, and each runs the batches it takes from the round's claims: a
  * member reaching a batch past the one it holds takes the next free one, so
  * a member slowed down (by the OS, or a core busy with other work) leaves
  * more batches to the others.  Their rounds end at a batch's end.
@@ -402,8 +406,15 @@ train_round(BprTeam *team, int32_t first, int32_t count, void *arg)
 		more = c.kind != STEP_END && (s + 1 < r->n_steps || (lock_free && mid_batch(&c)));
 		if (!more)
 			break;
-		/* what the next step reads, the others may have been writing in this one */
-		if (c.kind != kind && (!lock_free || kind == STEP_REFRESH || c.kind == STEP_REFRESH))
+		/*
+		 * What the next step reads, the others may have been writing in this
+		 * one.  Lock-free members meet only around an epoch's first refresh
+		 * (no vector may be scored before it is written); later refreshes
+		 * each member runs for its share as it gets there, while the others
+		 * may still score against the vectors they replace.
+		 */
+		if (c.kind != kind &&
+			(!lock_free || ((kind == STEP_REFRESH || c.kind == STEP_REFRESH) && c.batch == 0)))
 			bpr_team_barrier(team);
 	}
 	if (first == 0)

@@ -78,8 +78,10 @@ typedef struct BprTrainConfig
 	 * With threads > 1: each thread trains whole batches (the next one not
 	 * taken, whenever it gets free) and applies its Adam step to the shared
 	 * weights at once, without locks or barriers (Hogwild!-style; threads
-	 * meet only around the refresh of the item vectors for MODEL hard
-	 * negatives).  Same batch size, number of steps and learning rates as one
+	 * meet only around an epoch's first refresh of the item vectors for
+	 * MODEL hard negatives; each refreshes its share of later ones as it
+	 * gets there).  Each thread keeps its own Adam moments for the most liked
+	 * items (TRAIN_OWN_MOMENT_ROWS).  Same batch size, number of steps and learning rates as one
 	 * thread, but a step may read rows another thread is writing: faster, and
 	 * not reproducible run to run.  Each thread's gradients hold a whole
 	 * batch (bpr_trainer_bytes counts them).  With one thread it changes
@@ -155,6 +157,7 @@ typedef struct BprTrainer
 	int32_t		shard_max;		/* most triplets of a batch one thread trains */
 	int32_t		chunk;			/* most triplets a thread passes through the towers at once */
 	BprTrainShard **shards;		/* one per thread, each on its own cache lines */
+	int32_t    *own_slot;		/* lock-free threads: popular items' rows of the threads' own moments, else -1 (or NULL) */
 	BprTowerWork **user_works;	/* the shards' work areas, for summing gradients */
 	BprTowerWork **item_works;
 	int32_t		round_steps;	/* steps per training round (adapts to ~20 ms) */

@@ -14,7 +14,8 @@
  * Threads meet at a barrier whenever the kind of step changes.  Lock-free
  * threads (cfg.lock_free) instead run GRADS and UPDATE of whole batches,
  * each the batches it takes as it gets free (skipping the others'), and meet
- * only before and after REFRESH.  A cursor names a step; every thread
+ * only before and after an epoch's first REFRESH (later ones each thread
+ * runs its share of when it gets there).  A cursor names a step; every thread
  * advances its own copy identically, and a round of work is the next so many
  * steps (never past the end of an epoch).  Where rounds start and end
  * changes nothing in the result of synchronous threads.
@@ -34,6 +35,14 @@
  * do; and a thread that the OS preempts stalls the others at the barrier.
  */
 #define TRAIN_SHARE_MIN 32
+
+/*
+ * Most liked items whose Adam moments each lock-free thread keeps its own of
+ * (bpr_tower_work_own_moments): 2 MiB a thread at 64 dimensions.  With
+ * popularity skewed as ratings are, these items take most of the updates, and
+ * two threads writing the same moments stall each other at every step.
+ */
+#define TRAIN_OWN_MOMENT_ROWS 4096
 
 typedef enum TrainStepKind
 {
@@ -78,6 +87,8 @@ struct BprTrainShard
 	float	   *i_out;			/* 2 x chunk x vec_dim */
 	float	   *di;
 	float	   *scratch;		/* for summing gradients in UPDATE */
+	float	   *own_m;			/* lock-free: moments of the popular items (t->own_slot), or NULL */
+	float	   *own_v;
 	BprSampleSlot *candidates;	/* chunk: the sampler's scratch */
 	int64_t    *pair_at;		/* chunk: epoch pairs, then positions in data->pos */
 	double		loss;			/* sums over this epoch's triplets */

@@ -27,6 +27,60 @@ shard_shape(const BprTrainConfig *cfg, int32_t *threads, int32_t *shard_max, int
 	*chunk = *shard_max < TRAIN_CHUNK_MAX ? *shard_max : TRAIN_CHUNK_MAX;
 }
 
+/* Items whose moments each thread keeps its own of (lock-free threads, an item id table) */
+static int32_t
+own_moment_rows(const BprTrainConfig *cfg, int32_t threads, const BprTowerSpec *is)
+{
+	if (!cfg->lock_free || threads < 2 || is->n_ids == 0)
+		return 0;
+	return is->n_ids < TRAIN_OWN_MOMENT_ROWS ? is->n_ids : TRAIN_OWN_MOMENT_ROWS;
+}
+
+/* Items liked more often than c */
+static int32_t
+count_above(const int32_t *count, int32_t n_items, int32_t c)
+{
+	int32_t		n = 0;
+
+	for (int32_t i = 0; i < n_items; i++)
+		n += count[i] > c;
+	return n;
+}
+
+/*
+ * Gives the h most liked items (ties to lower indexes) slots 0 .. h - 1 and
+ * every other item -1; slot doubles as the count array
+ */
+static void
+pick_popular(const BprInteractions *d, int32_t h, int32_t *slot)
+{
+	int32_t		lo = 0,
+				hi = 0,
+				next = 0;
+
+	memset(slot, 0, (size_t) d->n_items * sizeof(int32_t));
+	for (int64_t p = 0; p < d->pos_ptr[d->n_users]; p++)
+		slot[d->pos[p]]++;
+	for (int32_t i = 0; i < d->n_items; i++)
+		hi = slot[i] > hi ? slot[i] : hi;
+	/* the least count c with at most h items above it */
+	while (lo < hi)
+	{
+		int32_t		mid = lo + (hi - lo) / 2;
+
+		if (count_above(slot, d->n_items, mid) <= h)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	/* every item above it, then those at it in index order (-2 marks them) */
+	for (int32_t i = 0; i < d->n_items; i++)
+		slot[i] = slot[i] > lo ? next++ : slot[i] == lo ? -2 : -1;
+	for (int32_t i = 0; i < d->n_items; i++)
+		if (slot[i] == -2)
+			slot[i] = next < h ? next++ : -1;
+}
+
 /* Floats of UPDATE scratch a shard needs for these towers; 0 on overflow */
 static size_t
 scratch_floats(const BprTowerSpec *us, const BprTowerSpec *is, const BprFeatures *uf,
@@ -47,15 +101,18 @@ bpr_shards_bytes(const BprTrainConfig *cfg, const BprTowerSpec *us, const BprTow
 				shard_max,
 				chunk;
 	size_t		c,
-				scratch;
+				scratch,
+				own;
 	bool		ok;
 
 	shard_shape(cfg, &threads, &shard_max, &chunk);
 	c = (size_t) chunk;
 	scratch = scratch_floats(us, is, uf, itf, cfg->lock_free ? 1 : threads, shard_max);
+	own = (size_t) own_moment_rows(cfg, threads, is) * (size_t) is->out_dim;
 	ok = scratch > 0 && bpr_aligned_bytes(total, (size_t) threads, sizeof(BprTrainShard *)) &&
 		bpr_aligned_bytes(total, (size_t) threads, sizeof(BprTowerWork *)) &&
-		bpr_aligned_bytes(total, (size_t) threads, sizeof(BprTowerWork *));
+		bpr_aligned_bytes(total, (size_t) threads, sizeof(BprTowerWork *)) &&
+		(own == 0 || bpr_aligned_bytes(total, (size_t) is->n_ids, sizeof(int32_t)));
 	for (int32_t k = 0; ok && k < threads; k++)
 	{
 		size_t		uw = bpr_tower_work_bytes(us, uf, chunk, shard_max);
@@ -73,7 +130,9 @@ bpr_shards_bytes(const BprTrainConfig *cfg, const BprTowerSpec *us, const BprTow
 			bpr_aligned_bytes(total, 2 * c * (size_t) is->out_dim, sizeof(float)) &&
 			bpr_aligned_bytes(total, scratch, sizeof(float)) &&
 			bpr_aligned_bytes(total, c, sizeof(BprSampleSlot)) &&
-			bpr_aligned_bytes(total, c, sizeof(int64_t));
+			bpr_aligned_bytes(total, c, sizeof(int64_t)) &&
+			(own == 0 || (bpr_aligned_bytes(total, own, sizeof(float)) &&
+						  bpr_aligned_bytes(total, own, sizeof(float))));
 	}
 	return ok;
 }
@@ -84,6 +143,7 @@ bpr_shards_create(BprTrainer *t, const BprAlloc *alloc)
 {
 	size_t		c;
 	size_t		scratch;
+	size_t		own;
 	BprRng		stream;
 
 	shard_shape(&t->cfg, &t->threads, &t->shard_max, &t->chunk);
@@ -91,6 +151,13 @@ bpr_shards_create(BprTrainer *t, const BprAlloc *alloc)
 	scratch = scratch_floats(&t->user->spec, &t->item->spec, t->user_features,
 							 t->item_features, t->cfg.lock_free ? 1 : t->threads, t->shard_max);
 	c = (size_t) t->chunk;
+	own = (size_t) own_moment_rows(&t->cfg, t->threads, &t->item->spec) * (size_t) t->vec_dim;
+	if (own > 0)
+	{
+		t->own_slot = bpr_alloc_aligned(alloc, (size_t) t->item->spec.n_ids, sizeof(int32_t),
+										"popular items");
+		pick_popular(t->data, own_moment_rows(&t->cfg, t->threads, &t->item->spec), t->own_slot);
+	}
 	t->shards = bpr_alloc_aligned(alloc, (size_t) t->threads, sizeof(BprTrainShard *), "threads");
 	t->user_works = bpr_alloc_aligned(alloc, (size_t) t->threads, sizeof(BprTowerWork *), "threads");
 	t->item_works = bpr_alloc_aligned(alloc, (size_t) t->threads, sizeof(BprTowerWork *), "threads");
@@ -118,6 +185,13 @@ bpr_shards_create(BprTrainer *t, const BprAlloc *alloc)
 		sh->scratch = bpr_alloc_aligned(alloc, scratch, sizeof(float), "batch");
 		sh->candidates = bpr_alloc_aligned(alloc, c, sizeof(BprSampleSlot), "batch");
 		sh->pair_at = bpr_alloc_aligned(alloc, c, sizeof(int64_t), "batch");
+		if (own > 0)
+		{
+			/* zero, as the tower's moments start */
+			sh->own_m = bpr_alloc_aligned(alloc, own, sizeof(float), "popular items");
+			sh->own_v = bpr_alloc_aligned(alloc, own, sizeof(float), "popular items");
+			bpr_tower_work_own_moments(sh->iw, t->own_slot, sh->own_m, sh->own_v);
+		}
 	}
 }
 
@@ -348,7 +422,7 @@ step_grads(BprTrainer *t, const TrainPlan *plan, const TrainCursor *c, int32_t m
 	draw_positives(t, sh, c->batch * cfg->batch_size + a, n);
 	bpr_tower_forward_with(t->user, sh->uw, t->user_features, sh->b_user, n, true, sh->u_out);
 	/* the update writes these users' moments: their misses overlap the sampling */
-	bpr_tower_prefetch_moments(t->user, sh->b_user, n);
+	bpr_tower_prefetch_moments(t->user, sh->uw, sh->b_user, n);
 	bpr_tower_prefetch(t->item, t->item_features, sh->b_items, n);
 	bpr_sample_negatives(&t->sampler, &sh->rng, n, sh->b_user, sh->b_items, sh->u_out,
 						 sh->b_items + n, sh->candidates);
@@ -359,7 +433,7 @@ step_grads(BprTrainer *t, const TrainPlan *plan, const TrainCursor *c, int32_t m
 	bpr_tower_prefetch(t->item, t->item_features, sh->b_items + n, n);
 	bpr_tower_forward_with(t->item, sh->iw, t->item_features, sh->b_items, 2 * n, true,
 						   sh->i_out);
-	bpr_tower_prefetch_moments(t->item, sh->b_items, 2 * n);
+	bpr_tower_prefetch_moments(t->item, sh->iw, sh->b_items, 2 * n);
 	sh->loss += bpr_loss_part(n, cfg->dim, idim, sh->u_out, sh->i_out,
 							  sh->i_out + (size_t) n * idim, cfg->l2, 1.0 / (double) n_batch,
 							  sh->du, sh->di, sh->di + (size_t) n * idim, &reg);

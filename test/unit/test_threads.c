@@ -363,6 +363,78 @@ test_lock_free(void)
 	}
 }
 
+/*
+ * Lock-free threads keep their own Adam moments of the most liked items:
+ * items 0-3999 are liked 3 times, 4000-4199 twice, 4200-4999 once, so the
+ * 4096 slots go to items 0-4095 (ties to lower indexes); those rows' shared
+ * moments stay untouched while the threads' own ones move, and other rows
+ * use the shared ones.  One thread and synchronous threads keep none.
+ */
+static void
+test_own_moments(void)
+{
+	enum
+	{
+		N_USERS = 4, N_ITEMS = 5000
+	};
+	static int64_t pos_ptr[N_USERS + 1] = {0, 4200, 8400, 12400, 13200};
+	static int32_t pos[13200];
+	BprInteractions d = {.n_users = N_USERS, .n_items = N_ITEMS, .pos_ptr = pos_ptr, .pos = pos,
+	.neg_ptr = pos_ptr, .neg = pos, .rated_ptr = pos_ptr, .rated = pos};
+	HookLog		log;
+	BprTrainHooks hooks = hooks_for(&log);
+	BprTrainConfig c;
+	BprTrainer *t;
+	const BprTensor *ids;
+	int32_t		cols;
+	bool		slots_ok = true,
+				shared_hot_zero = true,
+				shared_cold_moved = false,
+				own_moved = false;
+
+	for (int32_t u = 0; u < N_USERS; u++)
+		for (int64_t k = pos_ptr[u]; k < pos_ptr[u + 1]; k++)
+			pos[k] = (int32_t) (k - pos_ptr[u]) + (u == 3 ? 4200 : 0);
+	default_like(&c, 2);
+	c.epochs = 1;
+	c.lock_free = true;
+	t = bpr_trainer_create(&c, &d, NULL, NULL, &unit_alloc);
+	CHECK(t->own_slot != NULL);
+	for (int32_t i = 0; t->own_slot != NULL && i < N_ITEMS; i++)
+		slots_ok &= t->own_slot[i] == (i < TRAIN_OWN_MOMENT_ROWS ? i : -1);
+	CHECK(slots_ok);
+	bpr_trainer_run(t, &hooks);
+	CHECK(t->epochs_run == 1);
+	ids = &t->item->tensors[t->item->ids_index];
+	cols = ids->cols;
+	for (int32_t i = 0; i < N_ITEMS; i++)
+		for (int32_t j = 0; j < cols; j++)
+		{
+			float		m = ids->m[(size_t) i * cols + j];
+
+			if (i < TRAIN_OWN_MOMENT_ROWS)
+				shared_hot_zero &= m == 0.0f;
+			else
+				shared_cold_moved |= m != 0.0f;
+		}
+	for (int32_t k = 0; k < t->threads; k++)
+		for (size_t j = 0; j < (size_t) TRAIN_OWN_MOMENT_ROWS * cols; j++)
+			own_moved |= t->shards[k]->own_v[j] != 0.0f;
+	CHECK(shared_hot_zero);
+	CHECK(shared_cold_moved);
+	CHECK(own_moved);
+
+	/* one thread, or synchronous threads: the tower's moments alone */
+	c.threads = 1;
+	t = bpr_trainer_create(&c, &d, NULL, NULL, &unit_alloc);
+	CHECK(t->own_slot == NULL);
+	c.threads = 2;
+	c.lock_free = false;
+	t = bpr_trainer_create(&c, &d, NULL, NULL, &unit_alloc);
+	CHECK(t->own_slot == NULL);
+	CHECK(t->shards[1]->own_m == NULL);
+}
+
 /* Ascending order of doubles, for qsort */
 static int
 cmp_double(const void *a, const void *b)
@@ -612,6 +684,7 @@ test_threads(void)
 	test_claims();
 	test_quality();
 	test_lock_free();
+	test_own_moments();
 	test_notebook_like();
 	test_stops(false);
 	test_stops(true);
