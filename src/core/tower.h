@@ -124,21 +124,45 @@ void		bpr_tower_forward_with(const BprTower *tower, BprTowerWork *work,
 								   int32_t n, bool with_ids, float *out);
 
 /*
- * Gives a work area Adam moments of its own for some rows of the tower's id
+ * Adam moments a work area keeps of its own for some rows of the tower's id
  * table: a row with slot[row] >= 0 keeps its moments in row slot[row] of m
- * and v (cols floats each), which Adam steps from this work alone
- * (bpr_tower_update_part with one work, bpr_tower_step) read and write
+ * and v (cols floats each).  Adam steps from that work alone
+ * (bpr_tower_update_part with one work, bpr_tower_step) read and write them
  * instead of the tower's.  Lock-free training threads keep the most popular
  * items' moments so: the cache lines of those rows' moments stay in one core
- * instead of moving between cores at every step.  The memory stays the
- * caller's.
+ * instead of moving between cores at every step.
  */
-void		bpr_tower_work_own_moments(BprTowerWork *work, const int32_t *slot,
-									   float *m, float *v);
+typedef struct BprOwnMoments
+{
+	const int32_t *slot;		/* per id row: its row of m and v, or -1 */
+	float	   *m;
+	float	   *v;
+} BprOwnMoments;
 
-/* The Adam moments a step from this work alone updates a row of a sparse tensor with */
-void		bpr_tower_row_moments(const BprTower *tower, const BprTowerWork *work,
-								  int32_t tensor, int32_t row, float **m, float **v);
+/* Gives a work area its own moments (copied; the arrays stay the caller's) */
+void		bpr_tower_work_own_moments(BprTowerWork *work, const BprOwnMoments *own);
+
+/* A work area's own moments of a tensor's rows, or NULL (not the id table, or none) */
+const BprOwnMoments *bpr_tower_own_moments(const BprTower *tower, const BprTowerWork *work,
+										   int32_t tensor);
+
+/* The Adam moments of a row of t: own's (from bpr_tower_own_moments; may be NULL) or t's */
+static inline void
+bpr_row_moments(const BprTensor *t, const BprOwnMoments *own, int32_t row, float **m, float **v)
+{
+	size_t		off;
+
+	if (own != NULL && own->slot[row] >= 0)
+	{
+		off = (size_t) own->slot[row] * (size_t) t->cols;
+		*m = own->m + off;
+		*v = own->v + off;
+		return;
+	}
+	off = (size_t) row * (size_t) t->cols;
+	*m = t->m + off;
+	*v = t->v + off;
+}
 
 /* Fetches, with write intent, the Adam moments of these rows' id embeddings (ahead of an update from work) */
 void		bpr_tower_prefetch_moments(const BprTower *tower, const BprTowerWork *work,

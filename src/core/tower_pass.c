@@ -63,9 +63,7 @@ struct BprTowerWork
 	float	   *dense_g;		/* gradients: every dense tensor's gradient, at its dense_offset */
 	size_t		dense_count;
 	BprRowGrad *row_g;			/* gradients: per tensor; used for sparse ones */
-	const int32_t *own_slot;	/* id rows with moments of this work's own (or NULL) */
-	float	   *own_m;			/* their moments, a row per slot */
-	float	   *own_v;
+	BprOwnMoments own;			/* moments of its own for some id rows (own.slot NULL: none) */
 };
 
 /* Everything a work area holds, derived from a spec */
@@ -585,32 +583,18 @@ bpr_tower_prefetch(const BprTower *tower, const BprFeatures *f, const int32_t *r
 	}
 }
 
-/* Gives a work area its own Adam moments for the id rows slot names */
+/* Gives a work area its own moments (copied; the arrays stay the caller's) */
 void
-bpr_tower_work_own_moments(BprTowerWork *work, const int32_t *slot, float *m, float *v)
+bpr_tower_work_own_moments(BprTowerWork *work, const BprOwnMoments *own)
 {
-	work->own_slot = slot;
-	work->own_m = m;
-	work->own_v = v;
+	work->own = *own;
 }
 
-/* The Adam moments a step from this work alone updates a row of a sparse tensor with */
-void
-bpr_tower_row_moments(const BprTower *tower, const BprTowerWork *work, int32_t tensor,
-					  int32_t row, float **m, float **v)
+/* A work area's own moments of a tensor's rows, or NULL (not the id table, or none) */
+const BprOwnMoments *
+bpr_tower_own_moments(const BprTower *tower, const BprTowerWork *work, int32_t tensor)
 {
-	const BprTensor *t = &tower->tensors[tensor];
-	size_t		off = (size_t) row * (size_t) t->cols;
-
-	if (work->own_slot != NULL && tensor == tower->ids_index && work->own_slot[row] >= 0)
-	{
-		off = (size_t) work->own_slot[row] * (size_t) t->cols;
-		*m = work->own_m + off;
-		*v = work->own_v + off;
-		return;
-	}
-	*m = t->m + off;
-	*v = t->v + off;
+	return work->own.slot != NULL && tensor == tower->ids_index ? &work->own : NULL;
 }
 
 /* Fetches, with write intent, the Adam moments of the id rows of these rows (the update writes them) */
@@ -618,19 +602,21 @@ void
 bpr_tower_prefetch_moments(const BprTower *tower, const BprTowerWork *work,
 						   const int32_t *rows, int32_t n)
 {
-	int32_t		cols;
+	const BprTensor *t;
+	const BprOwnMoments *own;
 
 	if (tower->ids_index < 0 || !tower->training)
 		return;
-	cols = tower->tensors[tower->ids_index].cols;
+	t = &tower->tensors[tower->ids_index];
+	own = bpr_tower_own_moments(tower, work, tower->ids_index);
 	for (int32_t i = 0; i < n; i++)
 	{
 		float	   *m,
 				   *v;
 
-		bpr_tower_row_moments(tower, work, tower->ids_index, rows[i], &m, &v);
-		bpr_prefetch_row_w(m, cols);
-		bpr_prefetch_row_w(v, cols);
+		bpr_row_moments(t, own, rows[i], &m, &v);
+		bpr_prefetch_row_w(m, t->cols);
+		bpr_prefetch_row_w(v, t->cols);
 	}
 }
 

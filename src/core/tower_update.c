@@ -39,26 +39,14 @@ scratch_lead(const BprTower *tower)
 	return most;
 }
 
-/* Fetches the cache lines of a row's value and moments ahead of its update */
+/* Fetches the cache lines of a row's value and moments (own's, or NULL: t's) ahead of its update */
 BPR_PREFETCHER void
-prefetch_param_row(const BprTensor *t, int32_t row)
+prefetch_param_row(const BprTensor *t, const BprOwnMoments *own, int32_t row)
 {
-	size_t		off = (size_t) row * (size_t) t->cols;
-
-	bpr_prefetch_row_w(t->w + off, t->cols);
-	bpr_prefetch_row_w(t->m + off, t->cols);
-	bpr_prefetch_row_w(t->v + off, t->cols);
-}
-
-/* The same for a row updated from one work, whose moments may be the work's own */
-BPR_PREFETCHER void
-prefetch_work_row(const BprTower *tower, const BprTowerWork *work, int32_t tensor, int32_t row)
-{
-	const BprTensor *t = &tower->tensors[tensor];
 	float	   *m,
 			   *v;
 
-	bpr_tower_row_moments(tower, work, tensor, row, &m, &v);
+	bpr_row_moments(t, own, row, &m, &v);
 	bpr_prefetch_row_w(t->w + (size_t) row * (size_t) t->cols, t->cols);
 	bpr_prefetch_row_w(m, t->cols);
 	bpr_prefetch_row_w(v, t->cols);
@@ -112,17 +100,18 @@ update_sparse_one(BprTower *tower, int32_t tensor, const BprTowerWork *work,
 {
 	BprTensor  *t = &tower->tensors[tensor];
 	const BprRowGrad *rg = bpr_tower_row_grad(work, tensor);
+	const BprOwnMoments *own = bpr_tower_own_moments(tower, work, tensor);
 	int32_t		cols = t->cols;
 
 	/* first ask for every row: their misses overlap */
 	for (int32_t s = 0; s < rg->n; s++)
-		prefetch_work_row(tower, work, tensor, rg->rows[s]);
+		prefetch_param_row(t, own, rg->rows[s]);
 	for (int32_t s = 0; s < rg->n; s++)
 	{
 		float	   *m,
 				   *v;
 
-		bpr_tower_row_moments(tower, work, tensor, rg->rows[s], &m, &v);
+		bpr_row_moments(t, own, rg->rows[s], &m, &v);
 		bpr_adam_apply(t->w + (size_t) rg->rows[s] * (size_t) cols, rg->g + (size_t) s * cols,
 					   m, v, (size_t) cols, st);
 	}
@@ -207,7 +196,7 @@ update_sparse(BprTower *tower, int32_t tensor, BprTowerWork *const *works,
 		{
 			if (!owns_row(slot, n, n_works, j, rg->rows[s], s))
 				continue;
-			prefetch_param_row(t, rg->rows[s]);
+			prefetch_param_row(t, NULL, rg->rows[s]);
 			for (int32_t k = 0; k < n_works; k++)
 				if (k != j && slot[(size_t) k * n + s] >= 0)
 					bpr_prefetch_row(bpr_tower_row_grad(works[k], tensor)->g +

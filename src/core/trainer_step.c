@@ -190,7 +190,9 @@ bpr_shards_create(BprTrainer *t, const BprAlloc *alloc)
 			/* zero, as the tower's moments start */
 			sh->own_m = bpr_alloc_aligned(alloc, own, sizeof(float), "popular items");
 			sh->own_v = bpr_alloc_aligned(alloc, own, sizeof(float), "popular items");
-			bpr_tower_work_own_moments(sh->iw, t->own_slot, sh->own_m, sh->own_v);
+			bpr_tower_work_own_moments(sh->iw, &(BprOwnMoments) {
+				.slot = t->own_slot, .m = sh->own_m, .v = sh->own_v
+			});
 		}
 	}
 }
