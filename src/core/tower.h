@@ -146,7 +146,7 @@ void		bpr_tower_work_own_moments(BprTowerWork *work, const BprOwnMoments *own);
 const BprOwnMoments *bpr_tower_own_moments(const BprTower *tower, const BprTowerWork *work,
 										   int32_t tensor);
 
-/* The Adam moments of a row of t: own's (from bpr_tower_own_moments; may be NULL) or t's */
+/* The Adam moments of a row of t: own's (from bpr_tower_own_moments, or NULL) or t's */
 static inline void
 bpr_row_moments(const BprTensor *t, const BprOwnMoments *own, int32_t row, float **m, float **v)
 {
@@ -164,7 +164,7 @@ bpr_row_moments(const BprTensor *t, const BprOwnMoments *own, int32_t row, float
 	*v = t->v + off;
 }
 
-/* Fetches, with write intent, the Adam moments of these rows' id embeddings (ahead of an update from work) */
+/* Fetches, with write intent, the Adam moments of these rows' id embeddings (work's own, if it has) */
 void		bpr_tower_prefetch_moments(const BprTower *tower, const BprTowerWork *work,
 									   const int32_t *rows, int32_t n);
 

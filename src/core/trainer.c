@@ -337,9 +337,10 @@ clock_now(const BprTrainer *t)
 }
 
 /*
- * Doubles or halves a round's size towards 25-100 ms of work: short enough for
- * a cancel to act at once, long enough that starting the helpers and waiting
- * for the last batch of a round cost under 1%
+ * Doubles or halves a round's size (training steps, or blocks of a
+ * whole-catalog pass) towards 25-100 ms of work: short enough for a cancel to
+ * act at once, long enough that starting the helpers and waiting for the last
+ * batch of a round cost little (~0.5 ms a round)
  */
 static void
 adapt_round(int32_t *steps, double seconds)
@@ -371,8 +372,9 @@ mid_batch(const TrainCursor *c)
 /*
  * Runs the round's steps for the members played.  Synchronous threads meet
  * whenever the step kind changes.  Lock-free threads meet only around an
- * epoch's first refresh, and each runs the batches it takes from the round's claims: a
- * member reaching a batch past the one it holds takes the next free one, so
+ * epoch's first refresh, and each runs the batches it takes from the
+ * round's claims: a member reaching a batch past the one it holds takes
+ * the next free one, so
  * a member slowed down (by the OS, or a core busy with other work) leaves
  * more batches to the others.  Their rounds end at a batch's end.
  */

@@ -80,12 +80,12 @@ typedef struct BprTrainConfig
 	 * weights at once, without locks or barriers (Hogwild!-style; threads
 	 * meet only around an epoch's first refresh of the item vectors for
 	 * MODEL hard negatives; each refreshes its share of later ones as it
-	 * gets there).  Each thread keeps its own Adam moments for the most liked
-	 * items (TRAIN_OWN_MOMENT_ROWS).  Same batch size, number of steps and learning rates as one
-	 * thread, but a step may read rows another thread is writing: faster, and
-	 * not reproducible run to run.  Each thread's gradients hold a whole
-	 * batch (bpr_trainer_bytes counts them).  With one thread it changes
-	 * nothing.
+	 * gets there).  With an item id table, each thread keeps its own Adam
+	 * moments for its 4,096 most liked rows.  Same batch size, number of
+	 * steps and learning rates as one thread, but a step may read rows
+	 * another thread is writing: faster, and not reproducible run to run.
+	 * Each thread's gradients hold a whole batch (bpr_trainer_bytes counts
+	 * them and the own moments).  With one thread it changes nothing.
 	 */
 	bool		lock_free;
 } BprTrainConfig;
@@ -157,10 +157,10 @@ typedef struct BprTrainer
 	int32_t		shard_max;		/* most triplets of a batch one thread trains */
 	int32_t		chunk;			/* most triplets a thread passes through the towers at once */
 	BprTrainShard **shards;		/* one per thread, each on its own cache lines */
-	int32_t    *own_slot;		/* lock-free threads: popular items' rows of the threads' own moments, else -1 (or NULL) */
+	int32_t    *own_slot;		/* lock-free: per item, its row of the own moments, or -1 (or NULL) */
 	BprTowerWork **user_works;	/* the shards' work areas, for summing gradients */
 	BprTowerWork **item_works;
-	int32_t		round_steps;	/* steps per training round (adapts to ~20 ms) */
+	int32_t		round_steps;	/* steps per training round (adapts to 25-100 ms) */
 	int32_t		pass_steps;		/* blocks per round of whole-catalog passes */
 	const BprTrainHooks *hooks; /* of the last bpr_trainer_run (NULL before) */
 	int64_t		step;			/* Adam steps taken */

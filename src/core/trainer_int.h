@@ -38,7 +38,7 @@
 
 /*
  * Most liked items whose Adam moments each lock-free thread keeps its own of
- * (bpr_tower_work_own_moments): 2 MiB a thread at 64 dimensions.  With
+ * (bpr_tower_work_own_moments): ~2 MiB a thread at 64 dimensions.  With
  * popularity skewed as ratings are, these items take most of the updates, and
  * two threads writing the same moments stall each other at every step.
  */
@@ -87,7 +87,7 @@ struct BprTrainShard
 	float	   *i_out;			/* 2 x chunk x vec_dim */
 	float	   *di;
 	float	   *scratch;		/* for summing gradients in UPDATE */
-	float	   *own_m;			/* lock-free: moments of the popular items (t->own_slot), or NULL */
+	float	   *own_m;			/* lock-free: own moments of popular items (t->own_slot), or NULL */
 	float	   *own_v;
 	BprSampleSlot *candidates;	/* chunk: the sampler's scratch */
 	int64_t    *pair_at;		/* chunk: epoch pairs, then positions in data->pos */

@@ -144,6 +144,7 @@ bpr_shards_create(BprTrainer *t, const BprAlloc *alloc)
 	size_t		c;
 	size_t		scratch;
 	size_t		own;
+	int32_t		hot;
 	BprRng		stream;
 
 	shard_shape(&t->cfg, &t->threads, &t->shard_max, &t->chunk);
@@ -151,12 +152,13 @@ bpr_shards_create(BprTrainer *t, const BprAlloc *alloc)
 	scratch = scratch_floats(&t->user->spec, &t->item->spec, t->user_features,
 							 t->item_features, t->cfg.lock_free ? 1 : t->threads, t->shard_max);
 	c = (size_t) t->chunk;
-	own = (size_t) own_moment_rows(&t->cfg, t->threads, &t->item->spec) * (size_t) t->vec_dim;
+	hot = own_moment_rows(&t->cfg, t->threads, &t->item->spec);
+	own = (size_t) hot * (size_t) t->item->spec.out_dim;
 	if (own > 0)
 	{
 		t->own_slot = bpr_alloc_aligned(alloc, (size_t) t->item->spec.n_ids, sizeof(int32_t),
 										"popular items");
-		pick_popular(t->data, own_moment_rows(&t->cfg, t->threads, &t->item->spec), t->own_slot);
+		pick_popular(t->data, hot, t->own_slot);
 	}
 	t->shards = bpr_alloc_aligned(alloc, (size_t) t->threads, sizeof(BprTrainShard *), "threads");
 	t->user_works = bpr_alloc_aligned(alloc, (size_t) t->threads, sizeof(BprTowerWork *), "threads");
