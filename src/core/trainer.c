@@ -374,9 +374,9 @@ mid_batch(const TrainCursor *c)
  * whenever the step kind changes.  Lock-free threads meet only around an
  * epoch's first refresh, and each runs the batches it takes from the
  * round's claims: a member reaching a batch past the one it holds takes
- * the next free one, so
- * a member slowed down (by the OS, or a core busy with other work) leaves
- * more batches to the others.  Their rounds end at a batch's end.
+ * the next free one, so a member slowed down (by the OS, or a core busy with
+ * other work) leaves more batches to the others.  Their rounds end at a
+ * batch's end.
  */
 static void
 train_round(BprTeam *team, int32_t first, int32_t count, void *arg)
