@@ -7,8 +7,10 @@
  * its Adam step to the shared weights at once, without waiting (Hogwild!).
  * The optimisation is one thread's (batch size, number of steps, learning
  * rates, lazy Adam), but a step may read rows another thread is writing, so
- * results change from run to run; popular rows bounce between cores.  On
- * the 20M-rating benchmark it is the faster scheme (README, "Training
+ * results change from run to run; popular rows' values bounce between
+ * cores (their Adam moments do not: each thread keeps its own for the most
+ * liked items, TRAIN_OWN_MOMENT_ROWS).  On the 20M-rating benchmark it is
+ * the faster scheme (README, "Training
  * threads"), and quality matches one thread's (unit tests).
  *
  * Synchronous: every batch of batch_size triplets is split into `threads`
